@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -26,7 +26,10 @@ export interface LocalKubeletOptions {
   labelSelector?: string;
   /** Only this namespace; all namespaces by default. */
   namespace?: string;
-  /** Root of replica logs; a fresh temporary folder by default. */
+  /**
+   * Root of replica logs. By default a fresh temporary folder, removed by stop() unless DTK_KEEP_KUBELET_LOGS=1
+   * (set it to read the logs of a failed run).
+   */
   logDir?: string;
   /**
    * Environment every process starts from, standing in for what a container runtime and the cluster would provide
@@ -106,6 +109,9 @@ export class LocalKubelet extends EventEmitter {
     if (this.relistTimer) clearTimeout(this.relistTimer);
     await Promise.all([...this.replicas.values()].flat().map((r) => r.terminate()));
     process.removeListener('exit', this.exitHook);
+    if (this.options.logDir === undefined && process.env.DTK_KEEP_KUBELET_LOGS !== '1') {
+      rmSync(this.logDir, { recursive: true, force: true });
+    }
   }
 
   /** Path of a replica's log (`name` as in {@link replicaInfo}: `<deployment>-<hash>-<index>`). */
