@@ -125,6 +125,14 @@ export async function buildGoComponent(component: string, log: Log = stderrLog):
         cwd: join(TOOLS_DIR, component),
         env,
         echo: true,
+      }).catch((err: unknown) => {
+        if (typeof err === 'object' && err !== null && 'code' in err && err.code === 'ENOENT') {
+          throw new Error(
+            `building ${binary} needs the go command (Go 1.26 or newer) on PATH; for kube-apiserver, etcd and ` +
+              'kubectl you may instead point KUBEBUILDER_ASSETS at a folder that has them',
+          );
+        }
+        throw err;
       });
       log(`built ${binary} in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
     }
