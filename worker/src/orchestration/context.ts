@@ -5,7 +5,7 @@
  * ExecutionState, which user code cannot reach from here.
  */
 import { ValidationError } from '../errors.ts';
-import type { CreateSubOrchestrationAction, ScheduleTaskAction } from './actions.ts';
+import type { CreateSubOrchestrationAction, ScheduleTaskAction, SendEventAction } from './actions.ts';
 import type {
   ActivityFunction,
   ActivityOptions,
@@ -106,7 +106,12 @@ export class RuntimeOrchestrationContext implements OrchestrationContext {
       // Default ids include the execution so a continue-as-new execution never reuses a child id;
       // each retry attempt has its own sequence number and therefore its own child.
       const instanceId = options.instanceId ?? `${this.#state.instanceId}:${this.#state.executionId.slice(0, 8)}:${id}`;
-      const action: CreateSubOrchestrationAction = { kind: 'CreateSubOrchestration', id, name: orchestrationName, instanceId };
+      const action: CreateSubOrchestrationAction = {
+        kind: 'CreateSubOrchestration',
+        id,
+        name: orchestrationName,
+        instanceId,
+      };
       if (version !== undefined) action.version = version;
       if (inputText !== undefined) action.input = inputText;
       this.#state.addAction(action);
@@ -156,12 +161,16 @@ export class RuntimeOrchestrationContext implements OrchestrationContext {
   }
 
   sendEvent(instanceId: string, name: string, data?: unknown): void {
-    if (typeof instanceId !== 'string' || instanceId === '') throw new ValidationError('instanceId', 'must be a non-empty string');
+    if (typeof instanceId !== 'string' || instanceId === '') {
+      throw new ValidationError('instanceId', 'must be a non-empty string');
+    }
     if (typeof name !== 'string' || name === '') throw new ValidationError('name', 'must be a non-empty string');
     const input = serialize(data, `data of event '${name}'`);
     if (this.#state.isComplete) return;
     const id = this.#state.nextId();
-    this.#state.addAction(input === undefined ? { kind: 'SendEvent', id, instanceId, name } : { kind: 'SendEvent', id, instanceId, name, input });
+    const action: SendEventAction = { kind: 'SendEvent', id, instanceId, name };
+    if (input !== undefined) action.input = input;
+    this.#state.addAction(action);
   }
 
   whenAll<T>(tasks: readonly Task<T>[]): Task<T[]> {
@@ -245,7 +254,9 @@ function resolveName(name: unknown, what: 'activity' | 'orchestration'): string 
 
 function optionalVersion(version: unknown, field: string): string | undefined {
   if (version === undefined) return undefined;
-  if (typeof version !== 'string' || version === '') throw new ValidationError(field, 'must be a non-empty string when given');
+  if (typeof version !== 'string' || version === '') {
+    throw new ValidationError(field, 'must be a non-empty string when given');
+  }
   return version;
 }
 

@@ -6,7 +6,9 @@ import type { OrchestratorAction } from './actions.ts';
 import type { EventOf } from './history.ts';
 
 /** A history event that records an action of this execution. */
-export type SchedulingEvent = EventOf<'TaskScheduled' | 'TimerCreated' | 'SubOrchestrationInstanceCreated' | 'EventSent'>;
+export type SchedulingEvent = EventOf<
+  'TaskScheduled' | 'TimerCreated' | 'SubOrchestrationInstanceCreated' | 'EventSent'
+>;
 
 /** The action kind each scheduling event records. */
 export const ACTION_KIND_OF: Record<SchedulingEvent['kind'], OrchestratorAction['kind']> = {

@@ -90,7 +90,9 @@ export class OrchestrationExecutor {
 
   /** Replays oldEvents (isReplaying = true), then applies newEvents; returns the turn's actions. */
   execute(oldEvents: readonly HistoryEvent[], newEvents: readonly HistoryEvent[]): ExecutionResult {
-    if (this.#executed) throw new Error('OrchestrationExecutor.execute was already called; use continueWith for later turns');
+    if (this.#executed) {
+      throw new Error('OrchestrationExecutor.execute was already called; use continueWith for later turns');
+    }
     this.#executed = true;
     this.#state.isReplaying = true;
     for (const event of oldEvents) this.#apply(event);
@@ -131,7 +133,7 @@ export class OrchestrationExecutor {
     } catch (err) {
       if (err instanceof NonDeterminismError) this.#failNondeterministic(err);
       else if (!this.#state.isComplete) this.#state.fail(err);
-      else this.#state.log('error', 'error while applying an event after completion', this.#fields({ error: String(err) }));
+      else this.#state.log('error', 'error applying an event after completion', this.#fields({ error: String(err) }));
     }
   }
 
@@ -320,7 +322,8 @@ export class OrchestrationExecutor {
       throw new NonDeterminismError(state.name, state.instanceId, ref, expected, actual);
     }
     if (completion.action.status !== event.status) {
-      throw new NonDeterminismError(state.name, state.instanceId, ref, expected, `ended with ${describeAction(completion.action)}`);
+      const actual = `ended with ${describeAction(completion.action)}`;
+      throw new NonDeterminismError(state.name, state.instanceId, ref, expected, actual);
     }
     completion.recorded = true;
   }
@@ -331,7 +334,8 @@ export class OrchestrationExecutor {
   }
 
   #nondeterminism(event: SchedulingEvent, expected: string, actual: string): NonDeterminismError {
-    const ref = { kind: event.kind, id: event.eventId, ...(nameOf(event) === undefined ? {} : { name: nameOf(event) }) };
+    const name = nameOf(event);
+    const ref = { kind: event.kind, id: event.eventId, ...(name === undefined ? {} : { name }) };
     return new NonDeterminismError(this.#state.name, this.#state.instanceId, ref, expected, actual);
   }
 

@@ -51,7 +51,8 @@ export class EventTimeoutError extends TaskFailedError {
       errorType: 'EventTimeoutError',
       message: `no event arrived within ${timeoutMs} ms`,
     };
-    super(eventName, details, timerId === undefined ? { taskKind: 'external event' } : { taskKind: 'external event', taskId: timerId });
+    const options = timerId === undefined ? {} : { taskId: timerId };
+    super(eventName, details, { taskKind: 'external event', ...options });
     this.eventName = eventName;
     this.timeoutMs = timeoutMs;
   }
@@ -103,7 +104,8 @@ export class OrchestratorNotRegisteredError extends DtkError {
     super(
       'DTK_ORCHESTRATOR_NOT_REGISTERED',
       `no orchestration named '${name}' is registered on this worker (registered: ${known}); ` +
-        'check the name used to start the instance (names are case-sensitive) and that this worker version registers it',
+        'check the name used to start the instance (names are case-sensitive) ' +
+        'and that this worker version registers it',
     );
     this.orchestratorName = name;
   }

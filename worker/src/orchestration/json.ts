@@ -11,7 +11,8 @@ export function serialize(value: unknown, field: string): string | undefined {
   try {
     text = JSON.stringify(value);
   } catch (err) {
-    throw new ValidationError(field, `cannot be serialised to JSON: ${err instanceof Error ? err.message : String(err)}`);
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new ValidationError(field, `cannot be serialised to JSON: ${reason}`);
   }
   // JSON.stringify returns undefined for functions and symbols: treat them as mistakes, not as "no value".
   if (text === undefined) throw new ValidationError(field, `cannot be serialised to JSON (got a ${typeof value})`);

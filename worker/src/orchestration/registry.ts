@@ -15,7 +15,10 @@ export class Registry implements OrchestratorRegistry {
   /** Registers an orchestration under `name`, or under the function's own name. */
   addOrchestrator<TIn, TOut>(fn: OrchestratorFunction<TIn, TOut>): this;
   addOrchestrator<TIn, TOut>(name: string, fn: OrchestratorFunction<TIn, TOut>): this;
-  addOrchestrator<TIn, TOut>(nameOrFn: string | OrchestratorFunction<TIn, TOut>, maybeFn?: OrchestratorFunction<TIn, TOut>): this {
+  addOrchestrator<TIn, TOut>(
+    nameOrFn: string | OrchestratorFunction<TIn, TOut>,
+    maybeFn?: OrchestratorFunction<TIn, TOut>,
+  ): this {
     const [name, fn] = nameAndFunction('orchestration', nameOrFn, maybeFn);
     add(this.#orchestrators, 'orchestration', name, fn as unknown as OrchestratorFunction);
     return this;
@@ -55,10 +58,15 @@ function nameAndFunction<F>(what: string, nameOrFn: string | F, maybeFn: F | und
     if (typeof maybeFn !== 'function') throw new ValidationError(what, `'${nameOrFn}' needs a function`);
     return [nameOrFn, maybeFn];
   }
-  if (typeof nameOrFn !== 'function') throw new ValidationError(what, 'expected a name and a function, or a named function');
+  if (typeof nameOrFn !== 'function') {
+    throw new ValidationError(what, 'expected a name and a function, or a named function');
+  }
   const name = (nameOrFn as { name?: unknown }).name;
   if (typeof name !== 'string' || name === '') {
-    throw new ValidationError(what, 'the function has no name (an anonymous or arrow function); pass a name as the first argument');
+    throw new ValidationError(
+      what,
+      'the function has no name (an anonymous or arrow function); pass a name as the first argument',
+    );
   }
   return [name, nameOrFn];
 }

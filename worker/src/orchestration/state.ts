@@ -200,7 +200,8 @@ export class ExecutionState {
    */
   carryOverLateEvent(event: EventRaisedEvent): boolean {
     const completion = this.completion;
-    if (completion === undefined || !completion.preserveEvents || completion.returned || completion.recorded) return false;
+    if (completion === undefined || !completion.preserveEvents) return false;
+    if (completion.returned || completion.recorded) return false;
     completion.action.carryoverEvents = [...(completion.action.carryoverEvents ?? []), event];
     return true;
   }
@@ -325,7 +326,8 @@ export class ExecutionState {
       if (!(yielded instanceof CompletableTask)) {
         const err = new ValidationError(
           'yield',
-          `orchestrations may only yield tasks from the context (callActivity, createTimer, whenAll, …), got ${describeValue(yielded)}`,
+          'orchestrations may only yield tasks from the context (callActivity, createTimer, whenAll, …), ' +
+            `got ${describeValue(yielded)}`,
         );
         advance = () => generator.throw(err);
         continue;

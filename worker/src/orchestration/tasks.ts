@@ -81,7 +81,10 @@ export class CompletableTask<T> implements Task<T> {
 /** Narrows a Task handed in by user code to one of ours; anything else is a usage error. */
 export function asCompletable<T>(task: Task<T>, field: string): CompletableTask<T> {
   if (task instanceof CompletableTask) return task as CompletableTask<T>;
-  throw new ValidationError(field, 'expected a task created by the orchestration context (callActivity, createTimer, …)');
+  throw new ValidationError(
+    field,
+    'expected a task created by the orchestration context (callActivity, createTimer, …)',
+  );
 }
 
 /**
@@ -140,7 +143,8 @@ export function validateRetryPolicy(policy: RetryPolicy): void {
     throw new ValidationError(`${field}.maxAttempts`, `must be an integer ≥ 1, got ${policy.maxAttempts}`);
   }
   if (!(Number.isFinite(policy.firstRetryIntervalMs) && policy.firstRetryIntervalMs > 0)) {
-    throw new ValidationError(`${field}.firstRetryIntervalMs`, `must be a number > 0, got ${policy.firstRetryIntervalMs}`);
+    const got = policy.firstRetryIntervalMs;
+    throw new ValidationError(`${field}.firstRetryIntervalMs`, `must be a number > 0, got ${got}`);
   }
   const coefficient = policy.backoffCoefficient;
   if (coefficient !== undefined && !(Number.isFinite(coefficient) && coefficient >= 1)) {
@@ -215,7 +219,8 @@ export class RetryableTask<T> extends CompletableTask<T> {
       try {
         retry = policy.handle(failure);
       } catch (err) {
-        this.#host.warn('retry handle() threw; not retrying', { error: err instanceof Error ? err.message : String(err) });
+        const error = err instanceof Error ? err.message : String(err);
+        this.#host.warn('retry handle() threw; not retrying', { error });
         return undefined;
       }
       if (retry !== true) return undefined;
