@@ -32,7 +32,8 @@ function* reminder(ctx: OrchestrationContext, input: { user: string; delayMs: nu
 function* approval(ctx: OrchestrationContext, request: { id: string; timeoutMs: number }) {
   yield* ctx.callActivity('requestApproval', request.id);
   try {
-    const answer = yield* ctx.waitForExternalEvent<{ approved: boolean; by: string }>('ApprovalResult', request.timeoutMs);
+    type Answer = { approved: boolean; by: string };
+    const answer = yield* ctx.waitForExternalEvent<Answer>('ApprovalResult', request.timeoutMs);
     return answer.approved ? `approved by ${answer.by}` : `rejected by ${answer.by}`;
   } catch (err) {
     if (!(err instanceof EventTimeoutError)) throw err;

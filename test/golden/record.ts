@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CompleteOrchestrationAction } from '../../worker/src/orchestration/actions.ts';
+import type { CompleteOrchestrationAction, OrchestratorAction } from '../../worker/src/orchestration/actions.ts';
 import { withoutStacks } from '../unit/fixtures/history.ts';
 import { simulate } from '../unit/fixtures/simulator.ts';
 import { goldenRegistry } from './orchestrations.ts';
@@ -28,12 +28,15 @@ for (const { scenario, description, ...options } of SCENARIOS) {
   }
   const replayed = simulate({ ...options, registry: goldenRegistry() });
   const cached = simulate({ ...options, registry: goldenRegistry(), cacheExecutors: true });
-  assert.deepEqual(cached.root.executions, replayed.root.executions, `${scenario}: cached executors and full replays disagree`);
+  const disagree = `${scenario}: cached executors and full replays disagree`;
+  assert.deepEqual(cached.root.executions, replayed.root.executions, disagree);
 
   const history = replayed.root.executions[0] ?? [];
-  const expected = replayed.root.turns.flat().find((a): a is CompleteOrchestrationAction => a.kind === 'CompleteOrchestration');
+  const isCompletion = (a: OrchestratorAction): a is CompleteOrchestrationAction => a.kind === 'CompleteOrchestration';
+  const expected = replayed.root.turns.flat().find(isCompletion);
   if (expected === undefined) throw new Error(`${scenario}: the first execution never completed`);
-  const golden = { scenario, description, orchestration: options.name, instanceId: replayed.root.instanceId, history, expected };
+  const { instanceId } = replayed.root;
+  const golden = { scenario, description, orchestration: options.name, instanceId, history, expected };
   writeFileSync(file, `${JSON.stringify(withoutStacks(golden), null, 2)}\n`);
   console.log(`record  ${scenario}.json (${history.length} events, ${expected.status})`);
 }

@@ -56,16 +56,28 @@ export const SCENARIOS: GoldenScenario[] = [
   },
   {
     scenario: 'event-in-time',
-    description: 'waitForExternalEvent with a one-day timeout; the answer arrives after an hour (differently cased name).',
+    description:
+      'waitForExternalEvent with a one-day timeout; the answer arrives after an hour (differently cased name).',
     name: 'approval',
     instanceId: 'golden-event-in-time',
     input: { id: 'PO-18', timeoutMs: 24 * HOUR },
     activities: { requestApproval: () => undefined, escalate: () => 'manager' },
-    inbox: [{ afterMs: HOUR, event: { kind: 'EventRaised', timestamp: at(0), name: 'approvalresult', input: '{"approved":true,"by":"grace"}' } }],
+    inbox: [
+      {
+        afterMs: HOUR,
+        event: {
+          kind: 'EventRaised',
+          timestamp: at(0),
+          name: 'approvalresult',
+          input: '{"approved":true,"by":"grace"}',
+        },
+      },
+    ],
   },
   {
     scenario: 'retry',
-    description: 'An activity with a retry policy fails twice and succeeds on the third attempt (timers at +2 s, +4 s).',
+    description:
+      'An activity with a retry policy fails twice and succeeds on the third attempt (timers at +2 s, +4 s).',
     name: 'retryPayment',
     instanceId: 'golden-retry',
     input: 120,
@@ -102,7 +114,9 @@ export const SCENARIOS: GoldenScenario[] = [
   },
   {
     scenario: 'monitor-terminated',
-    description: 'A monitor loop with a child, sendEvent, timers and custom status; suspended, resumed, then terminated recursively.',
+    description:
+      'A monitor loop with a child, sendEvent, timers and custom status; ' +
+      'suspended, resumed, then terminated recursively.',
     name: 'monitor',
     instanceId: 'golden-monitor',
     input: 'svc-1',
@@ -110,7 +124,10 @@ export const SCENARIOS: GoldenScenario[] = [
     inbox: [
       { afterMs: 90_000, event: { kind: 'ExecutionSuspended', timestamp: at(0), reason: 'maintenance' } },
       { afterMs: 200_000, event: { kind: 'ExecutionResumed', timestamp: at(0) } },
-      { afterMs: 300_000, event: { kind: 'ExecutionTerminated', timestamp: at(0), reason: '"decommissioned"', recurse: true } },
+      {
+        afterMs: 300_000,
+        event: { kind: 'ExecutionTerminated', timestamp: at(0), reason: '"decommissioned"', recurse: true },
+      },
     ],
   },
 ];
