@@ -64,15 +64,19 @@ const registry = registryOf({
 test('chaining: each activity is scheduled after the previous result, with the result as input', () => {
   const d = new TurnDriver(registry);
   assert.deepEqual(only(d.start('chain', 'Oslo')), { kind: 'ScheduleTask', id: 0, name: 'greet', input: '"Oslo"' });
-  assert.deepEqual(only(d.turn(at(1), taskCompleted(0, 'Hi Oslo'))), { kind: 'ScheduleTask', id: 1, name: 'greet', input: '"Hi Oslo"' });
+  const second = only(d.turn(at(1), taskCompleted(0, 'Hi Oslo')));
+  assert.deepEqual(second, { kind: 'ScheduleTask', id: 1, name: 'greet', input: '"Hi Oslo"' });
   const done = d.turn(at(2), taskCompleted(1, 'Hi Hi Oslo'));
-  assert.deepEqual(done.actions, [{ kind: 'CompleteOrchestration', id: 2, status: 'Completed', result: '["Hi Oslo","Hi Hi Oslo"]' }]);
+  assert.deepEqual(done.actions, [
+    { kind: 'CompleteOrchestration', id: 2, status: 'Completed', result: '["Hi Oslo","Hi Hi Oslo"]' },
+  ]);
   assert.equal(done.isComplete, true);
 });
 
 test('a plain (non-generator) orchestrator completes in its first turn', () => {
   const d = new TurnDriver(registry);
-  assert.deepEqual(only(d.start('plain', 21)), { kind: 'CompleteOrchestration', id: 0, status: 'Completed', result: '42' });
+  const action = only(d.start('plain', 21));
+  assert.deepEqual(action, { kind: 'CompleteOrchestration', id: 0, status: 'Completed', result: '42' });
 });
 
 test('returning undefined completes with no result field', () => {
@@ -160,7 +164,7 @@ test('newGuid is deterministic per instance, execution, turn and call, and looks
   assert.notDeepEqual(run('i-2'), one, 'another instance: other guids');
 });
 
-test('isReplaying is true for old events and false for new ones; the replay-safe logger stays quiet while replaying', () => {
+test('isReplaying is true for old events, false for new ones; the replay-safe logger is quiet while replaying', () => {
   const seen: boolean[] = [];
   const reg = registryOf({
     *logs(ctx: OrchestrationContext) {
@@ -198,7 +202,8 @@ test('continueWith over new events returns what execute over the concatenated hi
 test('continueWith accepts the scheduling events of actions it already returned', () => {
   const executor = new OrchestrationExecutor(registry);
   const first = executor.execute([], [orchestratorStarted(), started('chain', 'Rome')]);
-  const next = executor.continueWith([...recordActions(first.actions, T0), orchestratorStarted(at(1)), taskCompleted(0, 'x')]);
+  const recorded = recordActions(first.actions, T0);
+  const next = executor.continueWith([...recorded, orchestratorStarted(at(1)), taskCompleted(0, 'x')]);
   assert.deepEqual(next.actions, [{ kind: 'ScheduleTask', id: 1, name: 'greet', input: '"x"' }]);
 });
 

@@ -7,7 +7,16 @@ import { test } from 'node:test';
 import type { OrchestrationContext } from '../../../worker/src/orchestration/api.ts';
 import { EventTimeoutError, TaskFailedError } from '../../../worker/src/orchestration/failure.ts';
 import { only, TurnDriver } from '../fixtures/driver.ts';
-import { at, eventRaised, eventSent, orchestratorCompleted, orchestratorStarted, started, taskCompleted, timerFired } from '../fixtures/history.ts';
+import {
+  at,
+  eventRaised,
+  eventSent,
+  orchestratorCompleted,
+  orchestratorStarted,
+  started,
+  taskCompleted,
+  timerFired,
+} from '../fixtures/history.ts';
 import { completion, registryOf, replay } from '../fixtures/run.ts';
 
 const registry = registryOf({
@@ -74,7 +83,7 @@ test('wait with timeout, event first: a timer is created, the event wins, the la
   assert.deepEqual(d.turn(at(60), timerFired(0, at(60))).actions, []);
 });
 
-test('wait with timeout, timer first: the wait fails with EventTimeoutError and a later event is kept for the next wait', () => {
+test('wait with timeout, timer first: EventTimeoutError, and a later event is kept for the next wait', () => {
   const d = new TurnDriver(registry);
   d.start('withTimeout');
   assert.deepEqual(d.turn(at(60), timerFired(0, at(60))).actions, [], 'caught; now waiting without timeout');

@@ -47,12 +47,12 @@ const registry = registryOf({
     return a + b;
   },
   *family(ctx: OrchestrationContext) {
-    const kids = [ctx.callSubOrchestrator('kid', 1), ctx.callSubOrchestrator('kid', 2), ctx.callSubOrchestrator('kid', 3)];
+    const kids = [1, 2, 3].map((n) => ctx.callSubOrchestrator('kid', n));
     yield* ctx.whenAll(kids);
   },
 });
 
-test('continueAsNew ends the turn with ContinuedAsNew, the new input as result, and buffered events carried over', () => {
+test('continueAsNew ends the turn with ContinuedAsNew, the new input as result, buffered events carried over', () => {
   const d = new TurnDriver(registry);
   d.start('counter', 1);
   ranAfterContinueAsNew = false;
@@ -75,7 +75,13 @@ test('continueAsNew without preserving events drops them and can ask for another
   const d = new TurnDriver(registry);
   d.start('forget');
   const action = only(d.turn(at(1), eventRaised('x'), timerFired(0, at(1))));
-  assert.deepEqual(action, { kind: 'CompleteOrchestration', id: 1, status: 'ContinuedAsNew', result: '{"round":2}', newVersion: 'current' });
+  assert.deepEqual(action, {
+    kind: 'CompleteOrchestration',
+    id: 1,
+    status: 'ContinuedAsNew',
+    result: '{"round":2}',
+    newVersion: 'current',
+  });
 });
 
 test('while suspended, results are held back; on resume they are applied in order', () => {
@@ -112,7 +118,9 @@ test('terminate completes with Terminated and the reason as result; later events
   const d = new TurnDriver(registry);
   d.start('steps');
   const result = d.turn(at(1), terminated('operator request'));
-  assert.deepEqual(result.actions, [{ kind: 'CompleteOrchestration', id: 1, status: 'Terminated', result: '"operator request"' }]);
+  assert.deepEqual(result.actions, [
+    { kind: 'CompleteOrchestration', id: 1, status: 'Terminated', result: '"operator request"' },
+  ]);
   assert.deepEqual(d.turn(at(2), taskCompleted(0, 1)).actions, []);
 });
 
@@ -141,7 +149,13 @@ test('recursive terminate lists the sub-orchestrations that have no result yet',
 });
 
 test('terminate without recurse does not list sub-orchestrations', () => {
-  const old = [orchestratorStarted(), started('family'), subCreated(0, 'kid', 'k0', 1), subCreated(1, 'kid', 'k1', 2), subCreated(2, 'kid', 'k2', 3)];
+  const old = [
+    orchestratorStarted(),
+    started('family'),
+    subCreated(0, 'kid', 'k0', 1),
+    subCreated(1, 'kid', 'k1', 2),
+    subCreated(2, 'kid', 'k2', 3),
+  ];
   const action = completion(replay(registry, old, [orchestratorStarted(at(1)), terminated()]).result.actions);
   assert.deepEqual(action, { kind: 'CompleteOrchestration', id: 3, status: 'Terminated' });
 });
@@ -150,5 +164,6 @@ test('work created in the same turn as a terminate is dropped', () => {
   const d = new TurnDriver(registry);
   d.start('steps');
   const result = d.turn(at(1), taskCompleted(0, 1), terminated());
-  assert.deepEqual(result.actions, [{ kind: 'CompleteOrchestration', id: 2, status: 'Terminated' }], 'no ScheduleTask b');
+  const terminatedOnly = [{ kind: 'CompleteOrchestration', id: 2, status: 'Terminated' }];
+  assert.deepEqual(result.actions, terminatedOnly, 'no ScheduleTask b');
 });

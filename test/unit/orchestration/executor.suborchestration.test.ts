@@ -58,7 +58,10 @@ test('a sub-orchestration can be named by its function and given an instance id 
 test('a failed sub-orchestration reaches the parent as TaskFailedError with the child failure as details', () => {
   const d = new TurnDriver(registry);
   d.start('handles');
-  const childFailure = failure("activity 'pack' failed: no box", { errorType: 'TaskFailedError', cause: failure('no box') });
+  const childFailure = failure("activity 'pack' failed: no box", {
+    errorType: 'TaskFailedError',
+    cause: failure('no box'),
+  });
   const action = completion(d.turn(at(1), subFailed(0, childFailure)).actions);
   assert.equal(action?.result, '{"kind":"sub-orchestration","cause":"no box"}');
 });

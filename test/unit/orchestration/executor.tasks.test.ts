@@ -93,7 +93,8 @@ test('whenAny completes with the first finished task; the loser finishing later 
 test('whenAny completes (does not fail) when the first task fails; awaiting the winner throws', () => {
   const d = new TurnDriver(registry);
   d.start('raceWithFailure');
-  assert.equal(completion(d.turn(at(1), taskFailed(0, 'boom')).actions)?.result, '"winner failed: activity \'a\' (task 0) failed: boom"');
+  const result = completion(d.turn(at(1), taskFailed(0, 'boom')).actions)?.result;
+  assert.equal(result, '"winner failed: activity \'a\' (task 0) failed: boom"');
 });
 
 test('a timer raced against an activity: the timer wins when it fires first', () => {
@@ -112,9 +113,11 @@ test('a timer raced against an activity: the activity wins when it finishes firs
 
 test('timers fire at turn time + delay, or at a given Date; the code resumes when TimerFired arrives', () => {
   const d = new TurnDriver(registry);
-  assert.deepEqual(only(d.start('nap', undefined, { timestamp: at(10) })), { kind: 'CreateTimer', id: 0, fireAt: at(100) });
-  assert.deepEqual(only(d.turn(at(100), timerFired(0, at(100)))), { kind: 'CreateTimer', id: 1, fireAt: '2025-06-01T12:00:00.000Z' });
-  assert.equal(completion(d.turn('2025-06-01T12:00:00.000Z', timerFired(1, '2025-06-01T12:00:00.000Z')).actions)?.result, '"rested"');
+  const june = '2025-06-01T12:00:00.000Z';
+  const first = only(d.start('nap', undefined, { timestamp: at(10) }));
+  assert.deepEqual(first, { kind: 'CreateTimer', id: 0, fireAt: at(100) });
+  assert.deepEqual(only(d.turn(at(100), timerFired(0, at(100)))), { kind: 'CreateTimer', id: 1, fireAt: june });
+  assert.equal(completion(d.turn(june, timerFired(1, june)).actions)?.result, '"rested"');
 });
 
 test('an invalid timer delay fails the instance with a ValidationError', () => {

@@ -26,14 +26,19 @@ test('toFailureDetails records the class name, message and stack', () => {
 
 test('toFailureDetails follows the cause chain', () => {
   const root = new TypeError('socket closed');
-  const details = toFailureDetails(new Error('fetch failed', { cause: new RangeError('retry budget', { cause: root }) }));
+  const middle = new RangeError('retry budget', { cause: root });
+  const details = toFailureDetails(new Error('fetch failed', { cause: middle }));
   assert.equal(details.cause?.errorType, 'RangeError');
   assert.equal(details.cause?.cause?.errorType, 'TypeError');
   assert.equal(details.cause?.cause?.message, 'socket closed');
 });
 
 test('a TaskFailedError records the task failure as its cause', () => {
-  const activity = { errorType: 'PaymentDeclined', message: 'no funds', cause: { errorType: 'Error', message: 'HTTP 402' } };
+  const activity = {
+    errorType: 'PaymentDeclined',
+    message: 'no funds',
+    cause: { errorType: 'Error', message: 'HTTP 402' },
+  };
   const details = toFailureDetails(new TaskFailedError('charge', activity, { taskKind: 'activity', taskId: 3 }));
   assert.equal(details.errorType, 'TaskFailedError');
   assert.equal(details.message, "activity 'charge' (task 3) failed: no funds");
@@ -70,7 +75,8 @@ test('EventTimeoutError is a TaskFailedError with code DTK_TASK_FAILED and its o
 
 test('engine errors carry stable codes', () => {
   assert.equal(new TaskFailedError('x', { errorType: 'Error', message: 'm' }).code, 'DTK_TASK_FAILED');
-  assert.equal(new NonDeterminismError('o', 'i', { kind: 'TaskScheduled', id: 1, name: 'a' }, 'e', 'a').code, 'DTK_NONDETERMINISM');
+  const event = { kind: 'TaskScheduled', id: 1, name: 'a' };
+  assert.equal(new NonDeterminismError('o', 'i', event, 'e', 'a').code, 'DTK_NONDETERMINISM');
   assert.equal(new OrchestratorNotRegisteredError('x', []).code, 'DTK_ORCHESTRATOR_NOT_REGISTERED');
   assert.equal(new NonRetriableError('x').code, 'DTK_NON_RETRIABLE');
   assert.match(new OrchestratorNotRegisteredError('x', []).message, /registered: none/);

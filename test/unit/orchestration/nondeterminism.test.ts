@@ -22,15 +22,32 @@ import {
 import { completion, registryOf, replay } from '../fixtures/run.ts';
 
 /** What version 1 of `order` recorded: charge, then ship, then done. */
-const turn1: HistoryEvent[] = [orchestratorStarted(), started('order'), taskScheduled(0, 'charge'), orchestratorCompleted()];
-const turn2: HistoryEvent[] = [orchestratorStarted(at(1)), taskCompleted(0), taskScheduled(1, 'ship'), orchestratorCompleted(at(1))];
-const turn3: HistoryEvent[] = [orchestratorStarted(at(2)), taskCompleted(1), executionCompleted('Completed', 'done', at(2)), orchestratorCompleted(at(2))];
+const turn1: HistoryEvent[] = [
+  orchestratorStarted(),
+  started('order'),
+  taskScheduled(0, 'charge'),
+  orchestratorCompleted(),
+];
+const turn2: HistoryEvent[] = [
+  orchestratorStarted(at(1)),
+  taskCompleted(0),
+  taskScheduled(1, 'ship'),
+  orchestratorCompleted(at(1)),
+];
+const turn3: HistoryEvent[] = [
+  orchestratorStarted(at(2)),
+  taskCompleted(1),
+  executionCompleted('Completed', 'done', at(2)),
+  orchestratorCompleted(at(2)),
+];
 
-function orderV2(body: (ctx: OrchestrationContext) => Generator<unknown, unknown, unknown>) {
+function orderV2(body: Body) {
   return registryOf({ order: body });
 }
 
-function failureOf(old: HistoryEvent[], next: HistoryEvent[], body: (ctx: OrchestrationContext) => Generator<unknown, unknown, unknown>) {
+type Body = (ctx: OrchestrationContext) => Generator<unknown, unknown, unknown>;
+
+function failureOf(old: HistoryEvent[], next: HistoryEvent[], body: Body) {
   const { result } = replay(orderV2(body), old, next);
   assert.equal(result.actions.length, 1, `only the failure is returned, got ${JSON.stringify(result.actions)}`);
   const action = completion(result.actions);
@@ -81,7 +98,13 @@ test('two calls reordered', () => {
 });
 
 test('fan-out reordered inside whenAll', () => {
-  const old = [orchestratorStarted(), started('order'), taskScheduled(0, 'a'), taskScheduled(1, 'b'), orchestratorCompleted()];
+  const old = [
+    orchestratorStarted(),
+    started('order'),
+    taskScheduled(0, 'a'),
+    taskScheduled(1, 'b'),
+    orchestratorCompleted(),
+  ];
   const message = failureOf(old, [orchestratorStarted(at(1))], function* (ctx) {
     yield* ctx.whenAll([ctx.callActivity('b'), ctx.callActivity('a')]);
   });

@@ -4,7 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { retryDelayMs, validateRetryPolicy, CompletableTask, WhenAllTask, WhenAnyTask } from '../../../worker/src/orchestration/tasks.ts';
+import {
+  CompletableTask,
+  retryDelayMs,
+  validateRetryPolicy,
+  WhenAllTask,
+  WhenAnyTask,
+} from '../../../worker/src/orchestration/tasks.ts';
 
 test('a task settles once; later results are ignored', () => {
   const task = new CompletableTask<number>();
@@ -50,7 +56,8 @@ test('retry delays grow by the coefficient and stop at the max interval', () => 
 test('bad retry policies are rejected with the field named', () => {
   assert.throws(() => validateRetryPolicy({ maxAttempts: 1.5, firstRetryIntervalMs: 1 }), /retry\.maxAttempts/);
   assert.throws(() => validateRetryPolicy({ maxAttempts: 1, firstRetryIntervalMs: 0 }), /retry\.firstRetryIntervalMs/);
-  assert.throws(() => validateRetryPolicy({ maxAttempts: 1, firstRetryIntervalMs: 1, backoffCoefficient: 0.5 }), /retry\.backoffCoefficient/);
-  assert.throws(() => validateRetryPolicy({ maxAttempts: 1, firstRetryIntervalMs: 1, retryTimeoutMs: -1 }), /retry\.retryTimeoutMs/);
+  const base = { maxAttempts: 1, firstRetryIntervalMs: 1 };
+  assert.throws(() => validateRetryPolicy({ ...base, backoffCoefficient: 0.5 }), /retry\.backoffCoefficient/);
+  assert.throws(() => validateRetryPolicy({ ...base, retryTimeoutMs: -1 }), /retry\.retryTimeoutMs/);
   assert.doesNotThrow(() => validateRetryPolicy({ maxAttempts: 1, firstRetryIntervalMs: 1 }));
 });
