@@ -114,6 +114,14 @@ test('suspension holds during replay too: a result recorded while suspended is n
   assert.deepEqual(resumedNow.actions, [{ kind: 'ScheduleTask', id: 1, name: 'b' }]);
 });
 
+test('an instance suspended before it started does not run until resumed', () => {
+  const d = new TurnDriver(registry);
+  const held = d.turn(at(0), suspended(), started('steps'));
+  assert.deepEqual(held.actions, []);
+  assert.equal(held.isSuspended, true);
+  assert.deepEqual(d.turn(at(1), resumed()).actions, [{ kind: 'ScheduleTask', id: 0, name: 'a' }]);
+});
+
 test('terminate completes with Terminated and the reason as result; later events are ignored', () => {
   const d = new TurnDriver(registry);
   d.start('steps');

@@ -45,8 +45,13 @@ export interface ExecutorOptions {
   log?: LogSink;
 }
 
-/** Events that deliver something to the orchestration; held back while it is suspended. */
+/**
+ * Events that would run orchestration code; held back while it is suspended and applied in order on
+ * resume. Scheduling events are not held: they record actions the code created earlier in the same
+ * turn (before the suspend arrived) and must still be matched, or those actions would be re-issued.
+ */
 const HELD_WHILE_SUSPENDED = new Set<HistoryEvent['kind']>([
+  'ExecutionStarted',
   'TaskCompleted',
   'TaskFailed',
   'SubOrchestrationInstanceCompleted',
