@@ -186,6 +186,22 @@ test('isReplaying is true for old events, false for new ones; the replay-safe lo
   assert.equal(completion(result.actions)?.status, 'Completed');
 });
 
+test('a log sink that throws does not affect the orchestration', () => {
+  const reg = registryOf({
+    *chatty(ctx: OrchestrationContext) {
+      ctx.log.info('hello');
+      return 'fine';
+    },
+  });
+  const executor = new OrchestrationExecutor(reg, {
+    log: () => {
+      throw new Error('log pipe broken');
+    },
+  });
+  const result = executor.execute([], [orchestratorStarted(), started('chatty')]);
+  assert.equal(completion(result.actions)?.result, '"fine"');
+});
+
 test('continueWith over new events returns what execute over the concatenated history returns', () => {
   const old = [orchestratorStarted(), started('chain', 'Rome')];
   const turn1 = [orchestratorStarted(at(1))];

@@ -90,7 +90,13 @@ export class ExecutionState {
   #waitingOn: CompletableTask<unknown> | undefined;
 
   constructor(log: LogSink) {
-    this.log = log;
+    this.log = (level, msg, fields) => {
+      try {
+        log(level, msg, fields);
+      } catch {
+        // A broken log sink must not change what the orchestration does, or replay would diverge.
+      }
+    };
   }
 
   get isComplete(): boolean {
