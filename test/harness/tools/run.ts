@@ -26,7 +26,10 @@ export interface RunOptions {
  */
 export function run(command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const spawnOptions: SpawnOptions = { cwd: options.cwd, env: options.env ?? process.env, stdio: 'pipe' };
+    // No stdin pipe unless there is input: ending a pipe to a process that already exited (openssl is that quick)
+    // raises EPIPE on the socket, which would crash the whole test process.
+    const stdin = options.input === undefined ? 'ignore' : 'pipe';
+    const spawnOptions: SpawnOptions = { cwd: options.cwd, env: options.env ?? process.env, stdio: [stdin, 'pipe', 'pipe'] };
     const child = spawn(command, args, spawnOptions);
     let stdout = '';
     let stderr = '';
@@ -48,7 +51,11 @@ export function run(command: string, args: readonly string[], options: RunOption
       if (timer) clearTimeout(timer);
       resolve({ code, signal, stdout, stderr });
     });
-    child.stdin?.end(options.input ?? '');
+    if (child.stdin) {
+      // A command may exit without reading its input (kubectl rejecting flags); that is its answer, not our error.
+      child.stdin.on('error', () => {});
+      child.stdin.end(options.input);
+    }
   });
 }
 
