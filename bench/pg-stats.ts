@@ -1,0 +1,142 @@
+/**
+ * Server-side counters read before and after a run: committed transactions of one database
+ * (pg_stat_database), WAL writes and syncs (pg_stat_wal), statements per query
+ * (pg_stat_statements, when the server has it loaded), and Postgres CPU time from /proc.
+ *
+ * Backends publish pg_stat_database and pg_stat_wal counters when they go idle, at most once
+ * a second, and at exit; so the "after" reading is taken once the contender's connections are
+ * closed, and counts everything they did. pg_stat_statements is updated as each statement ends.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type pg from 'pg';
+import { readSystemCpu, systemCpuDelta, treeCpuSeconds, type SystemCpu } from './proc-cpu.ts';
+import type { BenchServer } from './server.ts';
+import { withClient } from './server.ts';
+
+/** One statement's counters in pg_stat_statements. */
+export interface StatementCounters {
+  query: string;
+  calls: number;
+  totalMs: number;
+  rows: number;
+}
+
+/** Counters at one instant. */
+export interface ServerSnapshot {
+  atMs: number;
+  xactCommit: number;
+  xactRollback: number;
+  /** Cluster-wide; undefined when the server does not expose the column. */
+  walRecords?: number;
+  walBytes?: number;
+  walSyncs?: number;
+  walSyncMs?: number;
+  statements?: Map<string, StatementCounters>;
+  /** CPU seconds of the postmaster and every backend (embedded server only). */
+  pgCpuSeconds?: number;
+  system?: SystemCpu;
+}
+
+/** What happened between two snapshots. */
+export interface ServerDelta {
+  elapsedMs: number;
+  commits: number;
+  rollbacks: number;
+  walRecords?: number;
+  walBytes?: number;
+  walSyncs?: number;
+  walSyncMs?: number;
+  /** Statements executed (round trips, as near as the server can tell). */
+  statementCalls?: number;
+  /** The statements that took the most server time, most first. */
+  topStatements?: StatementCounters[];
+  pgCpuSeconds?: number;
+  system?: SystemCpu;
+}
+
+/** Reads every counter for `database`. */
+export async function snapshot(server: BenchServer, database: string): Promise<ServerSnapshot> {
+  return withClient(server.adminUrl, async (c) => {
+    await c.query('SELECT pg_stat_clear_snapshot()');
+    const db = await c.query<{ xact_commit: string; xact_rollback: string }>(
+      'SELECT xact_commit, xact_rollback FROM pg_stat_database WHERE datname = $1',
+      [database],
+    );
+    const snap: ServerSnapshot = {
+      atMs: performance.now(),
+      xactCommit: Number(db.rows[0]?.xact_commit ?? 0),
+      xactRollback: Number(db.rows[0]?.xact_rollback ?? 0),
+      ...(await readWal(c)),
+      statements: await readStatements(c, database),
+      pgCpuSeconds: server.postmasterPid === undefined ? undefined : treeCpuSeconds(server.postmasterPid),
+      system: readSystemCpu(),
+    };
+    return snap;
+  });
+}
+
+async function readWal(c: pg.Client): Promise<Partial<ServerSnapshot>> {
+  try {
+    const r = await c.query<Record<string, string | null>>('SELECT * FROM pg_stat_wal');
+    const row = r.rows[0] ?? {};
+    const n = (k: string) => (row[k] === undefined || row[k] === null ? undefined : Number(row[k]));
+    // Postgres 18 moved write/sync counts to pg_stat_io; those columns are then simply absent.
+    return { walRecords: n('wal_records'), walBytes: n('wal_bytes'), walSyncs: n('wal_sync'), walSyncMs: n('wal_sync_time') };
+  } catch {
+    return {};
+  }
+}
+
+async function readStatements(c: pg.Client, database: string): Promise<Map<string, StatementCounters> | undefined> {
+  try {
+    const r = await c.query<{ id: string; query: string; calls: string; total: number; rows: string }>(
+      `SELECT s.queryid::text || ':' || s.userid::text || ':' || s.toplevel::text AS id, s.query, s.calls,
+              s.total_exec_time AS total, s.rows
+         FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+        WHERE d.datname = $1`,
+      [database],
+    );
+    return new Map(r.rows.map((row) => [row.id, { query: row.query, calls: Number(row.calls), totalMs: Number(row.total), rows: Number(row.rows) }]));
+  } catch {
+    // Not loaded (an external server without shared_preload_libraries=pg_stat_statements).
+    return undefined;
+  }
+}
+
+/** The difference between two snapshots. */
+export function delta(before: ServerSnapshot, after: ServerSnapshot, topN = 8): ServerDelta {
+  const sub = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? undefined : b - a);
+  let statementCalls: number | undefined;
+  let topStatements: StatementCounters[] | undefined;
+  if (before.statements && after.statements) {
+    const changed: StatementCounters[] = [];
+    for (const [id, now] of after.statements) {
+      const was = before.statements.get(id);
+      const d = { query: now.query, calls: now.calls - (was?.calls ?? 0), totalMs: now.totalMs - (was?.totalMs ?? 0), rows: now.rows - (was?.rows ?? 0) };
+      if (d.calls > 0) changed.push(d);
+    }
+    statementCalls = changed.reduce((sum, s) => sum + s.calls, 0);
+    topStatements = changed.sort((a, b) => b.totalMs - a.totalMs).slice(0, topN);
+  }
+  return {
+    elapsedMs: after.atMs - before.atMs,
+    commits: after.xactCommit - before.xactCommit,
+    rollbacks: after.xactRollback - before.xactRollback,
+    walRecords: sub(before.walRecords, after.walRecords),
+    walBytes: sub(before.walBytes, after.walBytes),
+    walSyncs: sub(before.walSyncs, after.walSyncs),
+    walSyncMs: sub(before.walSyncMs, after.walSyncMs),
+    statementCalls,
+    topStatements,
+    pgCpuSeconds: sub(before.pgCpuSeconds, after.pgCpuSeconds),
+    system: systemCpuDelta(before.system, after.system),
+  };
+}
+
+/**
+ * Waits until backends of the measured database have published their counters: closed
+ * connections publish at exit, idle ones within about a second.
+ */
+export async function settleCounters(): Promise<void> {
+  await sleep(1100);
+}
