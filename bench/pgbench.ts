@@ -1,0 +1,81 @@
+/**
+ * pgbench on the bench's server: the ceiling of committed write transactions this machine
+ * reaches with the same fsync and synchronous_commit settings, to set dtk's figures against.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { promisify } from 'node:util';
+import type { BenchServer } from './server.ts';
+
+const run = promisify(execFile);
+
+/** Where pgbench was found, or why it was not. */
+export type PgbenchLocation = { found: true; path: string } | { found: false; reason: string };
+
+/** What one pgbench run reported. */
+export interface PgbenchResult {
+  tps: number;
+  latencyAvgMs?: number;
+  transactions?: number;
+  failed?: number;
+  command: string;
+}
+
+/** Finds pgbench: $DTK_BENCH_PGBENCH, /usr/bin/pgbench, the PATH, then Debian's versioned directories. */
+export function findPgbench(env: NodeJS.ProcessEnv = process.env): PgbenchLocation {
+  const candidates: string[] = [];
+  if (env.DTK_BENCH_PGBENCH) candidates.push(env.DTK_BENCH_PGBENCH);
+  candidates.push('/usr/bin/pgbench');
+  for (const dir of (env.PATH ?? '').split(':')) if (dir) candidates.push(`${dir}/pgbench`);
+  try {
+    const versions = readdirSync('/usr/lib/postgresql').sort((a, b) => Number(b) - Number(a));
+    for (const v of versions) candidates.push(`/usr/lib/postgresql/${v}/bin/pgbench`);
+  } catch {
+    // No Debian Postgres packages: only the PATH counts.
+  }
+  const path = candidates.find((p) => existsSync(p));
+  if (path) return { found: true, path };
+  return {
+    found: false,
+    reason:
+      'pgbench is not installed, so the pgbench row is skipped. On Debian/Ubuntu it ships with the server package ' +
+      '(`apt-get install postgresql-15`, or `postgresql-contrib`); the /usr/bin/pgbench wrapper comes from postgresql-client-common ' +
+      '(`apt-get install postgresql-client`). Or point DTK_BENCH_PGBENCH at a pgbench binary.',
+  };
+}
+
+/** Reads tps, average latency and transaction counts from pgbench's report. */
+export function parsePgbenchOutput(text: string): Omit<PgbenchResult, 'command'> | undefined {
+  // Newer pgbench prints one tps line "(without initial connection time)"; older ones print
+  // "including connections establishing" and "excluding …": prefer the one without connections.
+  const tpsLines = [...text.matchAll(/^tps = ([\d.]+)\s*(?:\((.*)\))?/gm)];
+  const best = tpsLines.find((m) => /without|excluding/.test(m[2] ?? '')) ?? tpsLines[0];
+  if (!best) return undefined;
+  const num = (re: RegExp) => {
+    const m = re.exec(text);
+    return m ? Number(m[1]) : undefined;
+  };
+  return {
+    tps: Number(best[1]),
+    latencyAvgMs: num(/^latency average = ([\d.]+) ms/m),
+    transactions: num(/^number of transactions actually processed: (\d+)/m),
+    failed: num(/^number of failed transactions: (\d+)/m),
+  };
+}
+
+/** Initialises a scale-1 pgbench database (the caller made it fresh) and runs TPC-B-like for `durationS`. */
+export async function runPgbench(
+  path: string,
+  server: BenchServer,
+  database: string,
+  opts: { clients: number; threads: number; durationS: number },
+): Promise<PgbenchResult> {
+  const env = { ...process.env, PGPASSWORD: server.password };
+  const conn = ['-h', server.host, '-p', String(server.port), '-U', server.user];
+  await run(path, ['-i', '-s', '1', '-q', ...conn, database], { env, maxBuffer: 16 << 20 });
+  const args = ['-c', String(opts.clients), '-j', String(opts.threads), '-T', String(opts.durationS), ...conn, database];
+  const { stdout } = await run(path, args, { env, maxBuffer: 16 << 20 });
+  const parsed = parsePgbenchOutput(stdout);
+  if (!parsed) throw new Error(`pgbench printed no tps line:\n${stdout}`);
+  return { ...parsed, command: `pgbench ${args.slice(0, 6).join(' ')}` };
+}
