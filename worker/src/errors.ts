@@ -111,3 +111,15 @@ export function toError(thrown: unknown): Error {
   }
   return new Error(`non-error thrown: ${text}`, { cause: thrown });
 }
+
+/** The hub's database could not be reached; the message names the host and port to check. */
+export class StoreUnavailableError extends DtkError {
+  constructor(target: string, cause: unknown) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(
+      'DTK_STORE_UNAVAILABLE',
+      `cannot reach the task hub database at ${target} (${reason}); check that Postgres is running and the hub URL (DTK_HUB_URL) is right`,
+      { cause },
+    );
+  }
+}

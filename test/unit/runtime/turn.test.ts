@@ -91,7 +91,7 @@ test('continue-as-new resolves the version and carries events over', () => {
     result([{ kind: 'CompleteOrchestration', id: 0, status: 'ContinuedAsNew', result: '{"n":2}', newVersion: 'current', carryoverEvents: [carried] }]),
     context(),
   );
-  assert.deepEqual(turn.continueAsNew, { newExecutionId: 'e2', version: 'v9', input: '{"n":2}', carryoverEvents: [carried] });
+  assert.deepEqual(turn.continueAsNew, { newExecutionId: 'e2', name: 'orch', parent: undefined, tags: undefined, version: 'v9', input: '{"n":2}', carryoverEvents: [carried] });
   assert.equal(turn.status, 'ContinuedAsNew');
 });
 

@@ -131,6 +131,9 @@ function completeTurn(
     turn.status = 'ContinuedAsNew';
     turn.continueAsNew = {
       newExecutionId: ctx.newExecutionId(),
+      name: item.name,
+      parent: ctx.started?.parent,
+      tags: ctx.started?.tags,
       version: ctx.resolveVersion(action.newVersion, item.version),
       input: action.result,
       carryoverEvents: action.carryoverEvents ?? [],

@@ -6,7 +6,7 @@
  * worker's commit changes nothing and reports `leaseLost`.
  * Batch-shaped methods exist because batching is the largest lever on throughput.
  */
-import type { FailureDetails, HistoryEvent, RuntimeStatus } from '../orchestration/history.ts';
+import type { FailureDetails, HistoryEvent, ParentInstanceInfo, RuntimeStatus } from '../orchestration/history.ts';
 
 /** A message waiting in an instance's inbox (an event the orchestration has not yet processed). */
 export interface InboxMessage {
@@ -91,6 +91,10 @@ export interface OrchestrationTurn {
    */
   continueAsNew?: {
     newExecutionId: string;
+    /** The orchestration's name, parent link and tags, repeated in the new ExecutionStarted. */
+    name: string;
+    parent?: ParentInstanceInfo;
+    tags?: Record<string, string>;
     version: string;
     input?: string;
     carryoverEvents: HistoryEvent[];

@@ -1,0 +1,102 @@
+/**
+ * Connection handling: a pool, transactions retried on serialization failures and deadlocks,
+ * and connection errors turned into StoreUnavailableError naming the host to check.
+ */
+import pg from 'pg';
+import { DtkError, StoreUnavailableError } from '../errors.ts';
+
+/** SQLSTATEs that mean "run the transaction again": serialization failure, deadlock. */
+const RETRYABLE = new Set(['40001', '40P01']);
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH', 'EPIPE', '57P01', '57P03', '08006', '08001', '08003']);
+
+/** Anything that runs a parameterised query: the pool wrapper, or a client inside a transaction. */
+export interface Queryable {
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+}
+
+/** Where a URL points, without its password, for error messages. */
+export function describeTarget(url: string | undefined): string {
+  if (!url) return 'the configured pool';
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || '5432'}${u.pathname}`;
+  } catch {
+    return 'an unparseable URL';
+  }
+}
+
+function isConnectionError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && CONNECTION_CODES.has(code)) return true;
+  const message = err instanceof Error ? err.message : '';
+  return /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect/i.test(message);
+}
+
+/** The pool plus helpers every query module uses. */
+export class Database {
+  readonly pool: pg.Pool;
+  readonly target: string;
+
+  constructor(pool: pg.Pool, target: string) {
+    this.pool = pool;
+    this.target = target;
+    // An idle client losing its connection must not crash the process; the next query reconnects.
+    pool.on('error', () => {});
+  }
+
+  /** Maps driver errors to typed ones; DtkErrors pass through. */
+  translate(err: unknown): unknown {
+    if (err instanceof DtkError) return err;
+    if (isConnectionError(err)) return new StoreUnavailableError(this.target, err);
+    return err;
+  }
+
+  async query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
+    try {
+      return await this.pool.query<R>(text, values);
+    } catch (err) {
+      throw this.translate(err);
+    }
+  }
+
+  /**
+   * Runs `body` in a READ COMMITTED transaction; serialization failures and deadlocks are
+   * retried a few times with jitter, so callers never see them.
+   */
+  async transaction<T>(body: (client: pg.PoolClient) => Promise<T>, attempts = 5): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      let client: pg.PoolClient;
+      try {
+        client = await this.pool.connect();
+      } catch (err) {
+        throw this.translate(err);
+      }
+      let broken = false;
+      try {
+        await client.query('BEGIN');
+        const result = await body(client);
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        try {
+          await client.query('ROLLBACK');
+        } catch {
+          broken = true;
+        }
+        const code = (err as { code?: unknown } | null)?.code;
+        if (typeof code === 'string' && RETRYABLE.has(code) && attempt < attempts) {
+          await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
+          continue;
+        }
+        if (isConnectionError(err)) broken = true;
+        throw this.translate(err);
+      } finally {
+        client.release(broken);
+      }
+    }
+  }
+
+  async end(): Promise<void> {
+    await this.pool.end();
+  }
+}

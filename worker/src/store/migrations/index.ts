@@ -1,0 +1,13 @@
+/** Every migration, in order. Append only: a shipped migration never changes. */
+import * as m001 from './001-initial.ts';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: m001.name, sql: m001.sql }];
+
+/** The schema version this code expects. */
+export const LATEST_SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,0 +1,282 @@
+/**
+ * `PostgresHubStore`: the task hub on any Postgres 14+. Queries live in sql/, one module per
+ * concern; this class owns the pool, the notification listener and the waiting logic.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { InstanceAlreadyExistsError, TimeoutError } from '../errors.ts';
+import type { HistoryEvent } from '../orchestration/history.ts';
+import type { Database } from './db.ts';
+import { NotificationListener } from './listener.ts';
+import { checkSchema, migrate } from './migrate.ts';
+import * as activities from './sql/activities.ts';
+import * as claims from './sql/claim-orchestrations.ts';
+import { commitTurnBatch } from './sql/commit-turns.ts';
+import * as instances from './sql/instances.ts';
+import { listInstances } from './sql/listing.ts';
+import { CHANNELS, type Channels } from './sql/notify.ts';
+import { purgeBatch, purgeOne } from './sql/purge.ts';
+import * as versions from './sql/versions.ts';
+import type {
+  ActivityResult,
+  ActivityWorkItem,
+  ControlOperation,
+  CreateInstanceRequest,
+  HubStore,
+  InstanceState,
+  ListPage,
+  ListRequest,
+  OrchestrationTurn,
+  OrchestrationWorkItem,
+  PurgeFilter,
+  TurnCommitResult,
+  VersionInfo,
+} from './types.ts';
+import { checkPayload, validateInstanceId } from './validate.ts';
+
+export interface StoreSettings {
+  schema: string;
+  maxPayloadBytes: number;
+  maxCustomStatusBytes: number;
+  pollIntervalMs: number;
+  logger: Logger | undefined;
+}
+
+export class PostgresHubStore implements HubStore {
+  readonly #db: Database;
+  readonly #s: StoreSettings;
+  /** The quoted schema, interpolated into every query. */
+  readonly #S: string;
+  readonly #channels: Channels;
+  readonly #listener: NotificationListener;
+  readonly #ownsPool: boolean;
+
+  constructor(db: Database, settings: StoreSettings, listener: NotificationListener, ownsPool: boolean) {
+    this.#db = db;
+    this.#s = settings;
+    this.#S = `"${settings.schema}"`;
+    this.#channels = CHANNELS(settings.schema);
+    this.#listener = listener;
+    this.#ownsPool = ownsPool;
+  }
+
+  /** The hub schema's name. */
+  get schema(): string {
+    return this.#s.schema;
+  }
+
+  migrate(): Promise<{ from: number; to: number }> {
+    return migrate(this.#db, this.#s.schema);
+  }
+
+  checkSchema(): Promise<number> {
+    return checkSchema(this.#db, this.#s.schema);
+  }
+
+  async close(): Promise<void> {
+    await this.#listener.close();
+    if (this.#ownsPool) await this.#db.end();
+  }
+
+  // ── orchestration work ──────────────────────────────────────────────────────
+
+  async claimOrchestrations(
+    version: string,
+    max: number,
+    leaseMs: number,
+    workerId: string,
+    knownHistoryLength?: ReadonlyMap<string, number>,
+  ): Promise<OrchestrationWorkItem[]> {
+    const token = randomUUID();
+    const claimed = await claims.claimInstances(this.#db, this.#S, version, max, leaseMs, workerId, token);
+    if (claimed.length === 0) return [];
+    const ids = claimed.map((c) => c.instance_id);
+    const offsets = new Map<string, number>();
+    for (const id of ids) {
+      const known = knownHistoryLength?.get(id);
+      if (known !== undefined) offsets.set(id, known);
+    }
+    const [inbox, history] = await Promise.all([
+      claims.readInbox(this.#db, this.#S, ids),
+      claims.readHistorySince(
+        this.#db,
+        this.#S,
+        ids,
+        claimed.map((c) => c.execution_id),
+        ids.map((id) => offsets.get(id) ?? 0),
+      ),
+    ]);
+    const { items, stale } = claims.assembleWorkItems(claimed, inbox, history, offsets, token);
+    await claims.dropStaleMessages(this.#db, this.#S, stale);
+    const idle = items.filter((i) => i.messages.length === 0).map((i) => i.instanceId);
+    await claims.releaseIdle(this.#db, this.#S, idle, token);
+    return items.filter((i) => i.messages.length > 0);
+  }
+
+  async commitTurns(turns: OrchestrationTurn[]): Promise<TurnCommitResult[]> {
+    if (turns.length === 0) return [];
+    for (const t of turns) {
+      if (t.customStatus) checkPayload('custom status', t.customStatus, this.#s.maxCustomStatusBytes);
+    }
+    const committed = await this.#db.transaction((client) => commitTurnBatch(client, this.#S, this.#channels, turns));
+    return turns.map((t) => ({ instanceId: t.instanceId, committed: committed.has(t.instanceId) }));
+  }
+
+  abandonOrchestrations(items: { instanceId: string; lockToken: string }[]): Promise<void> {
+    return instances.abandonInstances(this.#db, this.#S, items);
+  }
+
+  renewOrchestrationLeases(items: { instanceId: string; lockToken: string }[], leaseMs: number): Promise<string[]> {
+    return instances.renewInstances(this.#db, this.#S, items, leaseMs);
+  }
+
+  // ── activity work ───────────────────────────────────────────────────────────
+
+  claimActivities(version: string, max: number, leaseMs: number, workerId: string): Promise<ActivityWorkItem[]> {
+    return activities.claimActivities(this.#db, this.#S, version, max, leaseMs, workerId, randomUUID());
+  }
+
+  completeActivities(results: ActivityResult[]): Promise<string[]> {
+    if (results.length === 0) return Promise.resolve([]);
+    return this.#db.transaction((client) => activities.completeActivities(client, this.#S, this.#channels, results));
+  }
+
+  abandonActivities(items: { id: string; lockToken: string }[]): Promise<void> {
+    return activities.abandonActivities(this.#db, this.#S, items);
+  }
+
+  renewActivityLeases(items: { id: string; lockToken: string }[], leaseMs: number): Promise<string[]> {
+    return activities.renewActivities(this.#db, this.#S, items, leaseMs);
+  }
+
+  // ── client ──────────────────────────────────────────────────────────────────
+
+  async createInstance(req: CreateInstanceRequest): Promise<{ version: string }> {
+    validateInstanceId(req.instanceId);
+    checkPayload('input', req.input, this.#s.maxPayloadBytes);
+    return this.#db.transaction(async (client) => {
+      if (req.ifExists === 'reuseIfFinished') await instances.removeFinishedForReuse(client, this.#S, req.instanceId);
+      const version = await instances.createInstance(client, this.#S, this.#channels, req, randomUUID());
+      if (version === undefined) {
+        const status = (await instances.existingStatus(client, this.#S, req.instanceId)) ?? 'unknown';
+        throw new InstanceAlreadyExistsError(req.instanceId, status);
+      }
+      return { version };
+    });
+  }
+
+  getInstance(instanceId: string, withPayloads: boolean): Promise<InstanceState | undefined> {
+    return instances.getInstance(this.#db, this.#S, instanceId, withPayloads);
+  }
+
+  listInstances(req: ListRequest): Promise<ListPage> {
+    return listInstances(this.#db, this.#S, req);
+  }
+
+  getHistory(instanceId: string): Promise<HistoryEvent[]> {
+    return instances.getHistory(this.#db, this.#S, instanceId);
+  }
+
+  sendControl(instanceId: string, op: ControlOperation): Promise<boolean> {
+    if (op.kind === 'raise') checkPayload('event data', op.input, this.#s.maxPayloadBytes);
+    if (op.kind === 'terminate') checkPayload('terminate reason', op.reason, this.#s.maxPayloadBytes);
+    return this.#db.transaction((client) => instances.sendControl(client, this.#S, this.#channels, instanceId, op));
+  }
+
+  purgeInstance(instanceId: string, recursive: boolean): Promise<number> {
+    return this.#db.transaction((client) => purgeOne(client, this.#S, instanceId, recursive));
+  }
+
+  async purgeInstances(filter: PurgeFilter): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = await this.#db.transaction((client) => purgeBatch(client, this.#S, filter));
+      if (n === 0) return total;
+      total += n;
+    }
+  }
+
+  async waitForInstance(
+    instanceId: string,
+    predicate: (s: InstanceState) => boolean,
+    timeoutMs: number,
+    withPayloads: boolean,
+  ): Promise<InstanceState> {
+    const deadline = Date.now() + timeoutMs;
+    let wake: (() => void) | undefined;
+    // Subscribe before the first read, so a change between read and wait is not missed.
+    const off = this.#listener.on(this.#channels.status, (id) => {
+      if (id === instanceId) wake?.();
+    });
+    try {
+      await this.#listener.ensureConnected();
+      for (;;) {
+        const state = await this.getInstance(instanceId, withPayloads);
+        if (state && predicate(state)) return state;
+        const left = deadline - Date.now();
+        if (left <= 0) {
+          throw new TimeoutError(
+            `instance '${instanceId}' did not reach the awaited state within ${timeoutMs} ms` +
+              (state ? ` (it is ${state.status})` : ' (it does not exist)') +
+              '; check that a worker serving its version is running',
+          );
+        }
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, Math.min(left, this.#s.pollIntervalMs));
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        wake = undefined;
+      }
+    } finally {
+      off();
+    }
+  }
+
+  async waitForWork(kind: 'orchestration' | 'activity', version: string, maxWaitMs: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return;
+    const key = `${kind === 'orchestration' ? 'o' : 'a'}:${version}`;
+    let wait = maxWaitMs;
+    // Timers and expired leases become visible without any notification: sleep no longer than that.
+    const next = await this.#nextDue(kind, version);
+    if (next !== undefined) wait = Math.max(0, Math.min(wait, next));
+    if (wait === 0) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        off();
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, wait);
+      const off = this.#listener.on(this.#channels.work, (payload) => {
+        if (payload === key) done();
+      });
+      signal?.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  /** Milliseconds until the next future work item of this kind becomes visible, if any. */
+  async #nextDue(kind: 'orchestration' | 'activity', version: string): Promise<number | undefined> {
+    const sql =
+      kind === 'orchestration'
+        ? `SELECT extract(epoch from (min(greatest(next_visible_at, coalesce(locked_until, next_visible_at))) - now())) * 1000 AS ms
+             FROM ${this.#S}.instances WHERE version = $1 AND next_visible_at IS NOT NULL`
+        : `SELECT extract(epoch from (min(visible_at) - now())) * 1000 AS ms FROM ${this.#S}.activity_tasks WHERE version = $1`;
+    const r = await this.#db.query<{ ms: string | null }>(sql, [version]);
+    const ms = r.rows[0]?.ms;
+    return ms === null || ms === undefined ? undefined : Math.ceil(Number(ms));
+  }
+
+  // ── versions ────────────────────────────────────────────────────────────────
+
+  listVersions(): Promise<VersionInfo[]> {
+    return this.#db.transaction((client) => versions.listVersions(client, this.#S));
+  }
+
+  setRouting(current: string, ramping?: { version: string; percent: number }): Promise<void> {
+    return this.#db.transaction((client) => versions.setRouting(client, this.#S, current, ramping));
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * Claiming orchestration work: instances of one version whose inbox has a visible message and
+ * whose lease is free. Three statements: the claim, the inbox read, the history read.
+ */
+import type { Queryable } from '../db.ts';
+import type { HistoryEvent, RuntimeStatus } from '../../orchestration/history.ts';
+import type { InboxMessage, OrchestrationWorkItem } from '../types.ts';
+
+type Q = Queryable;
+
+interface ClaimedRow {
+  instance_id: string;
+  execution_id: string;
+  name: string;
+  version: string;
+  status: RuntimeStatus;
+}
+interface InboxRead {
+  id: string;
+  instance_id: string;
+  execution_id: string | null;
+  event: string;
+}
+
+/**
+ * Locking: the inner SELECT takes row locks with SKIP LOCKED, so concurrent claimers never
+ * wait on each other and never get the same row; the UPDATE writes a fresh token and a lease
+ * end in database time. The lock itself lasts only this statement: the lease is logical.
+ */
+export async function claimInstances(
+  db: Q,
+  S: string,
+  version: string,
+  max: number,
+  leaseMs: number,
+  workerId: string,
+  token: string,
+): Promise<ClaimedRow[]> {
+  const r = await db.query<ClaimedRow>(
+    `WITH ready AS (
+       SELECT instance_id FROM ${S}.instances
+        WHERE version = $1 AND next_visible_at <= now() AND (locked_until IS NULL OR locked_until < now())
+        ORDER BY next_visible_at
+        LIMIT $2
+        FOR UPDATE SKIP LOCKED)
+     UPDATE ${S}.instances i
+        SET lock_token = $3, locked_until = now() + make_interval(secs => $4::float8 / 1000), locked_by = $5
+       FROM ready WHERE i.instance_id = ready.instance_id
+     RETURNING i.instance_id, i.execution_id, i.name, i.version, i.status`,
+    [version, max, token, leaseMs, workerId],
+  );
+  return r.rows;
+}
+
+/**
+ * Visible inbox messages of the claimed instances, oldest first. No locks: the lease keeps
+ * other workers away, and rows inserted after this read simply wait for the next turn.
+ */
+export async function readInbox(db: Q, S: string, ids: string[]): Promise<InboxRead[]> {
+  const r = await db.query<InboxRead>(
+    `SELECT id::text AS id, instance_id, execution_id, event FROM ${S}.inbox
+      WHERE instance_id = ANY($1::text[]) AND visible_at <= now()
+      ORDER BY id`,
+    [ids],
+  );
+  return r.rows;
+}
+
+/** History of each claimed execution from a per-instance offset (what the worker already holds). */
+export async function readHistorySince(
+  db: Q,
+  S: string,
+  ids: string[],
+  executions: string[],
+  fromSeqs: number[],
+): Promise<{ instance_id: string; event: string }[]> {
+  const r = await db.query<{ instance_id: string; event: string }>(
+    `SELECT h.instance_id, h.event
+       FROM unnest($1::text[], $2::text[], $3::int[]) AS k(instance_id, execution_id, from_seq)
+       JOIN ${S}.history h ON h.instance_id = k.instance_id AND h.execution_id = k.execution_id AND h.seq >= k.from_seq
+      ORDER BY h.instance_id, h.seq`,
+    [ids, executions, fromSeqs],
+  );
+  return r.rows;
+}
+
+/** Deletes messages addressed to an execution that has since ended (continue-as-new). */
+export async function dropStaleMessages(db: Q, S: string, ids: string[]): Promise<void> {
+  if (ids.length > 0) await db.query(`DELETE FROM ${S}.inbox WHERE id = ANY($1::bigint[])`, [ids]);
+}
+
+/** Assembles work items from the three reads. */
+export function assembleWorkItems(
+  claimed: Awaited<ReturnType<typeof claimInstances>>,
+  inbox: Awaited<ReturnType<typeof readInbox>>,
+  history: Awaited<ReturnType<typeof readHistorySince>>,
+  offsets: Map<string, number>,
+  token: string,
+): { items: OrchestrationWorkItem[]; stale: string[] } {
+  const byId = new Map<string, OrchestrationWorkItem>();
+  const stale: string[] = [];
+  for (const c of claimed) {
+    byId.set(c.instance_id, {
+      instanceId: c.instance_id,
+      executionId: c.execution_id,
+      name: c.name,
+      version: c.version,
+      status: c.status,
+      lockToken: token,
+      history: [],
+      historyOffset: offsets.get(c.instance_id) ?? 0,
+      messages: [],
+    });
+  }
+  for (const m of inbox) {
+    const item = byId.get(m.instance_id);
+    if (!item) continue;
+    if (m.execution_id !== null && m.execution_id !== item.executionId) {
+      stale.push(m.id);
+      continue;
+    }
+    item.messages.push({ id: m.id, event: JSON.parse(m.event) as HistoryEvent } satisfies InboxMessage);
+  }
+  for (const h of history) byId.get(h.instance_id)?.history.push(JSON.parse(h.event) as HistoryEvent);
+  return { items: [...byId.values()], stale };
+}
+
+/**
+ * Releases leases of instances that turned out to have nothing to do (their only messages were
+ * stale) and recomputes `next_visible_at` from the inbox while holding the row lock.
+ */
+export async function releaseIdle(db: Q, S: string, ids: string[], token: string): Promise<void> {
+  if (ids.length === 0) return;
+  await db.query(
+    `UPDATE ${S}.instances i
+        SET lock_token = NULL, locked_until = NULL, locked_by = NULL,
+            next_visible_at = (SELECT min(m.visible_at) FROM ${S}.inbox m WHERE m.instance_id = i.instance_id)
+      WHERE i.instance_id = ANY($1::text[]) AND i.lock_token = $2`,
+    [ids, token],
+  );
+}
