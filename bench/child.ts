@@ -17,6 +17,7 @@ export class ChildHandle {
   #nextId = 1;
   readonly #pending = new Map<number, { resolve: (v: Reply) => void; reject: (e: Error) => void }>();
   readonly #exited: Promise<number | null>;
+  readonly #signals: { key: string; resolve: (v: Reply) => void }[] = [];
   #stderr = '';
 
   constructor(modulePath: string, args: string[], options: { env?: NodeJS.ProcessEnv; execArgv?: string[] } = {}) {
@@ -31,7 +32,10 @@ export class ChildHandle {
       this.#stderr = (this.#stderr + chunk.toString()).slice(-8000);
     });
     this.process.on('message', (msg: Reply) => {
-      if (typeof msg.id !== 'number') return;
+      if (typeof msg.id !== 'number') {
+        for (const s of this.#signals.filter((w) => msg[w.key])) s.resolve(msg);
+        return;
+      }
       const waiter = this.#pending.get(msg.id);
       if (!waiter) return;
       this.#pending.delete(msg.id);
@@ -69,6 +73,24 @@ export class ChildHandle {
     });
   }
 
+  /** Resolves with the first unsolicited message carrying `key` (such as `ready`); rejects if the child exits first. */
+  signal(key: string, timeoutMs = 60000): Promise<Reply> {
+    return new Promise<Reply>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`child sent no ${key} within ${timeoutMs} ms\n${this.#stderr}`)), timeoutMs);
+      this.#signals.push({
+        key,
+        resolve: (v) => {
+          clearTimeout(timer);
+          resolve(v);
+        },
+      });
+      void this.#exited.then((code) => {
+        clearTimeout(timer);
+        reject(new Error(`child exited with ${code} before ${key}\n${this.#stderr}`));
+      });
+    });
+  }
+
   /** The last lines the child wrote to stderr. */
   get stderrTail(): string {
     return this.#stderr;
@@ -78,26 +100,4 @@ export class ChildHandle {
   exited(): Promise<number | null> {
     return this.#exited;
   }
-}
-
-/**
- * Forks a one-shot child with `arg` as JSON in argv[2] and resolves with the one report it
- * sends before exiting; rejects with its error or its stderr tail.
- */
-export async function runOnce<T>(modulePath: string, arg: unknown, timeoutMs = 900000): Promise<T> {
-  const child = fork(modulePath, [JSON.stringify(arg)], { execArgv: [], stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-8000);
-  });
-  let report: Reply | undefined;
-  child.on('message', (msg: Reply) => {
-    report ??= msg;
-  });
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-  clearTimeout(timer);
-  if (report?.error) throw new Error(`${modulePath}: ${report.error}`);
-  if (!report) throw new Error(`${modulePath} exited with ${code} and no report\n${stderr}`);
-  return report as T;
 }

@@ -1,66 +1,84 @@
 /**
- * DBOS side of the comparison, run in a child process so DBOS's globals stay out of the bench
- * process. It runs the hello chain as a DBOS workflow of three no-op steps, keeping
- * `concurrency` workflows in flight, and reports its elapsed time and CPU over IPC.
- *
- * Protocol: the parent forks this file with the run as JSON in argv[2]; the child sends one
- * `DbosRunReport` message (or `{ error }`) and exits.
+ * DBOS side of the comparison, in a child process so DBOS's globals stay out of the bench
+ * process. It registers the hello chain as a DBOS workflow of three no-op steps, launches
+ * against its own system database, says `ready`, then answers the bench over IPC:
+ * `run` (keep `concurrency` workflows in flight until `total` finished; elapsed and CPU) and
+ * `stop` (shut DBOS down and exit). The database URL comes as JSON in argv[2].
  */
 import { DBOS } from '@dbos-inc/dbos-sdk';
 import { closedLoop } from '../closed-loop.ts';
 
-/** What the parent asks for. */
-export interface DbosRunRequest {
+/** What the bench passes at start. */
+export interface DbosChildRequest {
   systemDatabaseUrl: string;
-  total: number;
-  warmup: number;
-  concurrency: number;
 }
 
-/** What the child reports. */
+/** Reply to `run`. */
 export interface DbosRunReport {
   completed: number;
   elapsedMs: number;
-  /** CPU seconds this process used during the timed part. */
+  /** CPU seconds this process used during the run. */
   cpuSeconds: number;
+}
+
+interface Command {
+  id: number;
+  cmd: string;
+  total?: number;
+  concurrency?: number;
+  /** First workflow input, so warm-up and timed runs never reuse an input. */
+  offset?: number;
 }
 
 async function noop(value: number): Promise<number> {
   return value;
 }
 
-async function main(): Promise<void> {
-  const req = JSON.parse(process.argv[2] ?? '{}') as DbosRunRequest;
-  DBOS.setConfig({ name: 'dtk-bench', systemDatabaseUrl: req.systemDatabaseUrl, logLevel: 'error' });
-  const step = DBOS.registerStep(noop, { name: 'noop' });
-  // The same shape as dtk's helloChain: three sequential steps passing a value through.
-  const helloChain = DBOS.registerWorkflow(
-    async (value: number): Promise<number> => {
-      const a = await step(value);
-      const b = await step(a);
-      return step(b);
-    },
-    { name: 'helloChain' },
-  );
-  await DBOS.launch();
-  const runOne = async (i: number) => {
-    const handle = await DBOS.startWorkflow(helloChain)(i);
-    const out = await handle.getResult();
-    if (out !== i) throw new Error(`DBOS helloChain(${i}) returned ${String(out)}`);
-  };
-  await closedLoop(req.warmup, req.concurrency, runOne);
-  const cpu0 = process.cpuUsage();
-  const { elapsedMs } = await closedLoop(req.total, req.concurrency, (i) => runOne(req.warmup + i));
-  const cpu = process.cpuUsage(cpu0);
-  const report: DbosRunReport = { completed: req.total, elapsedMs, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
-  await DBOS.shutdown();
-  process.send?.(report);
+const req = JSON.parse(process.argv[2] ?? '{}') as DbosChildRequest;
+DBOS.setConfig({ name: 'dtk-bench', systemDatabaseUrl: req.systemDatabaseUrl, logLevel: 'error' });
+const step = DBOS.registerStep(noop, { name: 'noop' });
+// The same shape as dtk's helloChain: three sequential steps passing a value through.
+const helloChain = DBOS.registerWorkflow(
+  async (value: number): Promise<number> => {
+    const a = await step(value);
+    const b = await step(a);
+    return step(b);
+  },
+  { name: 'helloChain' },
+);
+
+async function runOne(value: number): Promise<void> {
+  const handle = await DBOS.startWorkflow(helloChain)(value);
+  const out = await handle.getResult();
+  if (out !== value) throw new Error(`DBOS helloChain(${value}) returned ${String(out)}`);
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    process.send?.({ error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
-    process.exit(1);
-  },
-);
+async function run(total: number, concurrency: number, offset: number): Promise<DbosRunReport> {
+  const cpu0 = process.cpuUsage();
+  const { elapsedMs } = await closedLoop(total, concurrency, (i) => runOne(offset + i));
+  const cpu = process.cpuUsage(cpu0);
+  return { completed: total, elapsedMs, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+}
+
+process.on('message', (msg: Command) => {
+  const reply = (body: object) => process.send?.({ id: msg.id, ...body });
+  const fail = (err: unknown) => reply({ error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+  if (msg.cmd === 'run') {
+    run(msg.total ?? 0, msg.concurrency ?? 1, msg.offset ?? 0).then(reply, fail);
+  } else if (msg.cmd === 'stop') {
+    DBOS.shutdown().then(() => {
+      reply({ ok: true });
+      setImmediate(() => process.exit(0));
+    }, fail);
+  } else {
+    reply({ error: `unknown command ${msg.cmd}` });
+  }
+});
+
+try {
+  await DBOS.launch();
+  process.send?.({ ready: true });
+} catch (err) {
+  process.stderr.write(`DBOS failed to launch: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+}
