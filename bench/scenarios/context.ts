@@ -1,0 +1,36 @@
+/**
+ * What every scenario receives, and the shape of one. Scenarios run one after another on the
+ * same server; results one needs from another (the hello chain for the DBOS ratio and the
+ * limit) travel in `shared`.
+ */
+import type { BenchArgs, ScenarioName } from '../args.ts';
+import type { Profile, ScenarioOutcome } from '../report.ts';
+import type { BenchServer } from '../server.ts';
+
+/** The median hello chain run, kept for the ratio and the limit. */
+export interface HelloSummary {
+  perS: number;
+  workItemsPerS: number;
+  profile: Profile;
+}
+
+/** Everything a scenario may use. */
+export interface BenchContext {
+  server: BenchServer;
+  args: BenchArgs;
+  /** Progress lines (stderr), so stdout stays the report. */
+  log(line: string): void;
+  shared: { hello?: HelloSummary; dbosPerS?: number };
+}
+
+/** One scenario of the issue. */
+export interface Scenario {
+  name: ScenarioName;
+  title: string;
+  run(ctx: BenchContext): Promise<ScenarioOutcome>;
+}
+
+/** How many unmeasured workflows warm a fresh process up (JIT, pools, caches). */
+export function warmupCount(total: number): number {
+  return Math.min(500, Math.max(50, Math.round(total / 10)));
+}
