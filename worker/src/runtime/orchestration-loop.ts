@@ -33,6 +33,7 @@ export interface OrchestrationLoopOptions {
 interface PendingTurn {
   turn: OrchestrationTurn;
   executor: OrchestrationExecutor | undefined;
+  started: ExecutionStartedEvent | undefined;
   finished: boolean;
 }
 
@@ -115,6 +116,8 @@ export class OrchestrationLoop {
           executor: p.executor,
           executionId: p.turn.executionId,
           historyLength: p.turn.historyStartSeq + p.turn.newHistory.length,
+          started: p.started,
+          lastTurnAt: p.turn.newHistory[0]?.timestamp ?? new Date(0).toISOString(),
         });
       }
     }
@@ -124,7 +127,7 @@ export class OrchestrationLoop {
     const cached = this.#cache.take(item.instanceId);
     if (isTerminal(item.status)) {
       const length = item.historyOffset + item.history.length;
-      return { turn: buildDiscardTurn(item, length), executor: undefined, finished: true };
+      return { turn: buildDiscardTurn(item, length), executor: undefined, started: undefined, finished: true };
     }
     const usable =
       cached !== undefined &&
@@ -139,8 +142,8 @@ export class OrchestrationLoop {
     const historyLength = usable ? cached.historyLength : history.length;
 
     const messageEvents = item.messages.map((m) => m.event);
-    const started = findStarted(history) ?? findStarted(messageEvents);
-    const now = turnTime(usable ? undefined : history, messageEvents);
+    const started = (usable ? cached.started : findStarted(history)) ?? findStarted(messageEvents);
+    const now = turnTime(usable ? cached.lastTurnAt : history[history.length - 1]?.timestamp, messageEvents);
     const newEvents: HistoryEvent[] = [{ kind: 'OrchestratorStarted', timestamp: now }, ...messageEvents];
 
     const executor = usable ? cached.executor : new OrchestrationExecutor(this.#o.registry, { log: this.#userLog(item) });
@@ -167,7 +170,7 @@ export class OrchestrationLoop {
       };
       turn = buildTurn(item, result, turnContext);
     }
-    return { turn, executor: result.isComplete ? undefined : executor, finished: result.isComplete };
+    return { turn, executor: result.isComplete ? undefined : executor, started, finished: result.isComplete };
   }
 
   #userLog(item: OrchestrationWorkItem) {
@@ -185,9 +188,8 @@ function findStarted(events: readonly HistoryEvent[]): ExecutionStartedEvent | u
  * The turn's time: the worker's clock, but never earlier than anything already recorded, so
  * `currentUtcDateTime` never runs backwards when workers' clocks disagree.
  */
-function turnTime(history: readonly HistoryEvent[] | undefined, messages: readonly HistoryEvent[]): string {
+function turnTime(last: string | undefined, messages: readonly HistoryEvent[]): string {
   let now = new Date().toISOString();
-  const last = history?.[history.length - 1]?.timestamp;
   if (last && last > now) now = last;
   for (const m of messages) if (m.kind === 'TimerFired' && m.fireAt > now) now = m.fireAt;
   return now;

@@ -4,12 +4,17 @@
  * each claim how much history exists, and a mismatch drops the entry.
  */
 import type { OrchestrationExecutor } from '../orchestration/executor.ts';
+import type { ExecutionStartedEvent } from '../orchestration/history.ts';
 
 export interface CachedExecution {
   executor: OrchestrationExecutor;
   executionId: string;
   /** History events stored for this execution, as of the last committed turn. */
   historyLength: number;
+  /** The execution's start event (parent link, tags), which later turns need without re-reading history. */
+  started: ExecutionStartedEvent | undefined;
+  /** Timestamp of the last turn, so turn times never run backwards. */
+  lastTurnAt: string;
 }
 
 /** Least-recently-used map of instance id → replayed execution. */
