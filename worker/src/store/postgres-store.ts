@@ -113,12 +113,16 @@ export class PostgresHubStore implements HubStore {
     return items.filter((i) => i.messages.length > 0);
   }
 
-  async commitTurns(turns: OrchestrationTurn[]): Promise<TurnCommitResult[]> {
+  /**
+   * Commits a batch of turns in one transaction; a turn whose lease was lost is skipped without
+   * affecting the others. Every committed turn releases its lease, so `_leaseMs` is not needed.
+   */
+  async commitTurns(turns: OrchestrationTurn[], _leaseMs?: number): Promise<TurnCommitResult[]> {
     if (turns.length === 0) return [];
     for (const t of turns) {
       if (t.customStatus) checkPayload('custom status', t.customStatus, this.#s.maxCustomStatusBytes);
     }
-    const committed = await this.#db.transaction((client) => commitTurnBatch(client, this.#S, this.#channels, turns));
+    const committed = await this.#db.transaction((client) => commitTurnBatch(client, this.#S, this.#channels, turns, this.#s.logger));
     return turns.map((t) => ({ instanceId: t.instanceId, committed: committed.has(t.instanceId) }));
   }
 

@@ -53,14 +53,16 @@ export async function claimInstances(
 }
 
 /**
- * Visible inbox messages of the claimed instances, oldest first. No locks: the lease keeps
- * other workers away, and rows inserted after this read simply wait for the next turn.
+ * Visible inbox messages of the claimed instances, in the order they became visible (a timer that
+ * fired before an event arrived comes first, whenever it was scheduled); ties in insertion order.
+ * No locks: the lease keeps other workers away, and rows inserted after this read simply wait for
+ * the next turn.
  */
 export async function readInbox(db: Q, S: string, ids: string[]): Promise<InboxRead[]> {
   const r = await db.query<InboxRead>(
     `SELECT id::text AS id, instance_id, execution_id, event FROM ${S}.inbox
       WHERE instance_id = ANY($1::text[]) AND visible_at <= now()
-      ORDER BY id`,
+      ORDER BY visible_at, id`,
     [ids],
   );
   return r.rows;
@@ -122,6 +124,10 @@ export function assembleWorkItems(
     item.messages.push({ id: m.id, event: JSON.parse(m.event) as HistoryEvent } satisfies InboxMessage);
   }
   for (const h of history) byId.get(h.instance_id)?.history.push(JSON.parse(h.event) as HistoryEvent);
+  // An execution begins with its ExecutionStarted even when an event raised before a scheduled
+  // start became visible earlier (sort is stable: everything else keeps its order).
+  const rank = (m: InboxMessage) => (m.event.kind === 'ExecutionStarted' ? 0 : 1);
+  for (const item of byId.values()) item.messages.sort((a, b) => rank(a) - rank(b));
   return { items: [...byId.values()], stale };
 }
 

@@ -13,6 +13,7 @@
  *    lowers `next_visible_at` itself: a message can never be stranded.
  * 4. lower `next_visible_at` of other instances that received messages, then notify.
  */
+import type { Logger } from 'pino';
 import type { Queryable } from '../db.ts';
 import type { HistoryEvent } from '../../orchestration/history.ts';
 import type { OrchestrationTurn } from '../types.ts';
@@ -28,16 +29,36 @@ interface NewMessage {
   visibleAt: string | null;
 }
 
-/** Fences the batch; returns the instance ids whose turns may commit. */
-async function fence(client: C, S: string, turns: OrchestrationTurn[]): Promise<Set<string>> {
-  const r = await client.query<{ instance_id: string }>(
-    `SELECT i.instance_id FROM ${S}.instances i
-       JOIN unnest($1::text[], $2::uuid[]) AS k(instance_id, token) ON i.instance_id = k.instance_id AND i.lock_token = k.token
+/** What later steps need to know about a fenced instance. */
+export interface FencedInstance {
+  name: string;
+  parentInstanceId: string | null;
+  parentExecutionId: string | null;
+}
+
+/**
+ * Fences the batch; returns the instances whose turns may commit. Locking: FOR UPDATE on the
+ * instance rows in instance-id order (so concurrent batches cannot deadlock on each other), held
+ * to the end of the transaction; a turn commits only while its token matches and its lease has
+ * not run out in database time. A worker whose lease lapsed writes nothing, even if no one else
+ * claimed the instance yet: it cannot know that, and the next claimer redoes the turn.
+ */
+async function fence(client: C, S: string, turns: OrchestrationTurn[]): Promise<Map<string, FencedInstance>> {
+  const r = await client.query<{ instance_id: string; name: string; parent_instance_id: string | null; parent_execution_id: string | null }>(
+    `SELECT i.instance_id, i.name, i.parent_instance_id, i.parent_execution_id FROM ${S}.instances i
+       JOIN unnest($1::text[], $2::text[], $3::uuid[]) AS k(instance_id, execution_id, token)
+         ON i.instance_id = k.instance_id AND i.execution_id = k.execution_id AND i.lock_token = k.token
+      WHERE i.locked_until >= now()
       ORDER BY i.instance_id
       FOR UPDATE OF i`,
-    [turns.map((t) => t.instanceId), turns.map((t) => t.lockToken)],
+    [turns.map((t) => t.instanceId), turns.map((t) => t.executionId), turns.map((t) => t.lockToken)],
   );
-  return new Set(r.rows.map((row) => row.instance_id));
+  return new Map(
+    r.rows.map((row) => [
+      row.instance_id,
+      { name: row.name, parentInstanceId: row.parent_instance_id, parentExecutionId: row.parent_execution_id },
+    ]),
+  );
 }
 
 async function insertHistory(client: C, S: string, turns: OrchestrationTurn[]): Promise<void> {
@@ -69,14 +90,38 @@ async function deleteConsumed(client: C, S: string, turns: OrchestrationTurn[]):
   if (ids.length > 0) await client.query(`DELETE FROM ${S}.inbox WHERE id = ANY($1::bigint[])`, [ids]);
 }
 
-async function dropOldExecutions(client: C, S: string, turns: OrchestrationTurn[]): Promise<void> {
+/**
+ * Continue-as-new: drops the old execution's history and takes every remaining inbox row of the
+ * instance out. Rows addressed to the old execution (timers, results) are dead; execution-agnostic
+ * ones (raised events that arrived during the turn) are returned so they can be queued again behind
+ * the new ExecutionStarted and the carryover events, which are older than they are.
+ */
+async function dropOldExecutions(client: C, S: string, turns: OrchestrationTurn[]): Promise<Map<string, NewMessage[]>> {
+  const requeue = new Map<string, NewMessage[]>();
   const can = turns.filter((t) => t.continueAsNew);
-  if (can.length === 0) return;
+  if (can.length === 0) return requeue;
+  const ids = can.map((t) => t.instanceId);
   await client.query(
     `DELETE FROM ${S}.history h USING unnest($1::text[], $2::text[]) AS k(instance_id, execution_id)
       WHERE h.instance_id = k.instance_id AND h.execution_id = k.execution_id`,
-    [can.map((t) => t.instanceId), can.map((t) => t.executionId)],
+    [ids, can.map((t) => t.executionId)],
   );
+  const r = await client.query<{ id: string; instance_id: string; execution_id: string | null; event: string; visible_at: Date }>(
+    `DELETE FROM ${S}.inbox WHERE instance_id = ANY($1::text[])
+     RETURNING id::text AS id, instance_id, execution_id, event, visible_at`,
+    [ids],
+  );
+  const kept = r.rows
+    .filter((m) => m.execution_id === null)
+    .sort((a, b) => a.visible_at.getTime() - b.visible_at.getTime() || Number(BigInt(a.id) - BigInt(b.id)));
+  for (const m of kept) {
+    const list = requeue.get(m.instance_id) ?? [];
+    // Already-visible rows keep their order by becoming visible "now", after the carryover.
+    const later = m.visible_at.getTime() > Date.now() ? m.visible_at.toISOString() : null;
+    list.push({ instanceId: m.instance_id, executionId: null, visibleAt: later, event: JSON.parse(m.event) as HistoryEvent });
+    requeue.set(m.instance_id, list);
+  }
+  return requeue;
 }
 
 async function insertActivities(client: C, S: string, turns: OrchestrationTurn[]): Promise<Set<string>> {
@@ -100,8 +145,27 @@ async function insertActivities(client: C, S: string, turns: OrchestrationTurn[]
   return new Set(cols[4]);
 }
 
-/** New sub-orchestration instances; an id that exists already is left alone (its result still comes back). */
-async function insertSubOrchestrations(client: C, S: string, turns: OrchestrationTurn[], now: string): Promise<Set<string>> {
+/** Outcome of creating a batch's sub-orchestrations. */
+interface SubOrchestrationOutcome {
+  /** Versions that got new work (to notify). */
+  versions: Set<string>;
+  /** Failure messages to parents whose chosen child id belongs to another instance. */
+  refusals: NewMessage[];
+}
+
+/**
+ * New sub-orchestration instances with their ExecutionStarted. An id that is already taken by an
+ * unrelated instance is not touched; the parent gets SubOrchestrationInstanceFailed instead, so it
+ * does not wait forever for a result that will never come. (The same parent task re-creating its own
+ * child cannot happen: the turn that created it committed SubOrchestrationInstanceCreated atomically.)
+ */
+async function insertSubOrchestrations(
+  client: C,
+  S: string,
+  turns: OrchestrationTurn[],
+  fenced: Map<string, FencedInstance>,
+  now: string,
+): Promise<SubOrchestrationOutcome> {
   const rows: { id: string; exec: string; name: string; version: string; input: string | null; pid: string; pexec: string; ptask: number; start: string }[] = [];
   for (const t of turns) {
     for (const s of t.subOrchestrations) {
@@ -114,32 +178,72 @@ async function insertSubOrchestrations(client: C, S: string, turns: Orchestratio
         instanceId: s.instanceId,
         executionId: exec,
         input: s.input,
-        parent: { instanceId: t.instanceId, executionId: t.executionId, taskScheduledId: s.parentTaskId, name: '' },
+        parent: { instanceId: t.instanceId, executionId: t.executionId, taskScheduledId: s.parentTaskId, name: fenced.get(t.instanceId)?.name ?? '' },
       };
       rows.push({ id: s.instanceId, exec, name: s.name, version: s.version, input: s.input ?? null, pid: t.instanceId, pexec: t.executionId, ptask: s.parentTaskId, start: JSON.stringify(start) });
     }
   }
-  if (rows.length === 0) return new Set();
-  const r = await client.query<{ version: string }>(
-    `WITH created AS (
+  if (rows.length === 0) return { versions: new Set(), refusals: [] };
+  const r = await client.query<{ created: boolean; version: string | null; instance_id: string; pid: string; pexec: string; ptask: number }>(
+    `WITH k AS (
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::text[])
+              AS k(id, exec, name, version, input, pid, pexec, ptask, start)),
+     created AS (
        INSERT INTO ${S}.instances (instance_id, execution_id, name, version, status, input, parent_instance_id, parent_execution_id, parent_task_id, next_visible_at)
-       SELECT id, exec, name, version, 'Pending', input, pid, pexec, ptask, now()
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::text[])
-              AS k(id, exec, name, version, input, pid, pexec, ptask, start)
+       SELECT id, exec, name, version, 'Pending', input, pid, pexec, ptask, now() FROM k
        ON CONFLICT (instance_id) DO NOTHING
        RETURNING instance_id, execution_id, version),
      started AS (
        INSERT INTO ${S}.inbox (instance_id, execution_id, event)
-       SELECT c.instance_id, c.execution_id, k.start FROM created c
-         JOIN unnest($1::text[], $9::text[]) AS k(id, start) ON k.id = c.instance_id)
-     SELECT DISTINCT version FROM created`,
+       SELECT c.instance_id, c.execution_id, k.start FROM created c JOIN k ON k.id = c.instance_id AND k.exec = c.execution_id)
+     SELECT true AS created, c.version, c.instance_id, NULL AS pid, NULL AS pexec, NULL::int AS ptask FROM created c
+     UNION ALL
+     SELECT false, NULL, k.id, k.pid, k.pexec, k.ptask FROM k
+      WHERE NOT EXISTS (SELECT 1 FROM created c WHERE c.instance_id = k.id AND c.execution_id = k.exec)
+        AND NOT EXISTS (SELECT 1 FROM ${S}.instances x WHERE x.instance_id = k.id AND x.parent_instance_id = k.pid AND x.parent_task_id = k.ptask)`,
     [rows.map((r) => r.id), rows.map((r) => r.exec), rows.map((r) => r.name), rows.map((r) => r.version), rows.map((r) => r.input), rows.map((r) => r.pid), rows.map((r) => r.pexec), rows.map((r) => r.ptask), rows.map((r) => r.start)],
   );
-  return new Set(r.rows.map((row) => row.version));
+  const versions = new Set<string>();
+  const refusals: NewMessage[] = [];
+  for (const row of r.rows) {
+    if (row.created) {
+      if (row.version) versions.add(row.version);
+      continue;
+    }
+    refusals.push({
+      instanceId: row.pid,
+      executionId: row.pexec,
+      visibleAt: null,
+      event: {
+        kind: 'SubOrchestrationInstanceFailed',
+        timestamp: now,
+        taskScheduledId: row.ptask,
+        failure: {
+          errorType: 'InstanceAlreadyExistsError',
+          message: `cannot start sub-orchestration '${row.instance_id}': an unrelated instance with that id already exists; choose another instance id`,
+          nonRetriable: true,
+        },
+      },
+    });
+  }
+  return { versions, refusals };
 }
 
-/** Messages: timers and continue-as-new starts to the turn's own instance, events and results to others. */
-function collectMessages(turns: OrchestrationTurn[], now: string): NewMessage[] {
+function isParentResult(event: HistoryEvent): boolean {
+  return event.kind === 'SubOrchestrationInstanceCompleted' || event.kind === 'SubOrchestrationInstanceFailed';
+}
+
+/**
+ * Messages: timers and continue-as-new starts to the turn's own instance, events and results to
+ * others. A result to the turn's parent is addressed to the parent's execution that started this
+ * child, so a parent that has continued as new never receives it.
+ */
+function collectMessages(
+  turns: OrchestrationTurn[],
+  fenced: Map<string, FencedInstance>,
+  requeued: Map<string, NewMessage[]>,
+  now: string,
+): NewMessage[] {
   const out: NewMessage[] = [];
   for (const t of turns) {
     if (t.continueAsNew) {
@@ -162,12 +266,17 @@ function collectMessages(turns: OrchestrationTurn[], now: string): NewMessage[] 
         },
       });
       for (const e of c.carryoverEvents) out.push({ instanceId: t.instanceId, executionId: null, visibleAt: null, event: e });
+      out.push(...(requeued.get(t.instanceId) ?? []));
     } else {
       for (const timer of t.timers) {
         out.push({ instanceId: t.instanceId, executionId: t.executionId, visibleAt: timer.fireAt, event: { kind: 'TimerFired', timestamp: timer.fireAt, timerId: timer.timerId, fireAt: timer.fireAt } });
       }
     }
-    for (const m of t.messages) out.push({ instanceId: m.instanceId, executionId: null, visibleAt: m.visibleAt ?? null, event: m.event });
+    const self = fenced.get(t.instanceId);
+    for (const m of t.messages) {
+      const toParent = self?.parentInstanceId === m.instanceId && isParentResult(m.event);
+      out.push({ instanceId: m.instanceId, executionId: toParent ? self.parentExecutionId : null, visibleAt: m.visibleAt ?? null, event: m.event });
+    }
     for (const x of t.terminateInstances ?? []) {
       out.push({ instanceId: x.instanceId, executionId: null, visibleAt: null, event: { kind: 'ExecutionTerminated', timestamp: now, reason: x.reason, recurse: true } });
     }
@@ -175,17 +284,41 @@ function collectMessages(turns: OrchestrationTurn[], now: string): NewMessage[] 
   return out;
 }
 
-/** Inserts messages to existing instances only (a message to an unknown id is dropped). */
-async function insertMessages(client: C, S: string, messages: NewMessage[]): Promise<{ instance_id: string; version: string; visible_at: Date }[]> {
+/** A delivered message: where it went and when it becomes visible. */
+interface Delivered {
+  instance_id: string;
+  version: string;
+  status: string;
+  visible_at: Date;
+  kind: string;
+}
+
+/**
+ * Inserts messages, in the given order, to instances that exist and, for execution-addressed
+ * messages, still run that execution (a continue-as-new start is addressed to the execution the
+ * same batch is switching to). Anything else is dropped: its addressee is gone or has moved on.
+ */
+async function insertMessages(client: C, S: string, messages: NewMessage[], switching: Map<string, string>): Promise<Delivered[]> {
   if (messages.length === 0) return [];
-  const r = await client.query<{ instance_id: string; version: string; visible_at: Date }>(
-    `INSERT INTO ${S}.inbox (instance_id, execution_id, event, visible_at)
-     SELECT k.instance_id, k.execution_id, k.event, coalesce(k.visible_at, now())
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) WITH ORDINALITY AS k(instance_id, execution_id, event, visible_at, n)
-      WHERE EXISTS (SELECT 1 FROM ${S}.instances i WHERE i.instance_id = k.instance_id)
-      ORDER BY k.n
-     RETURNING instance_id, visible_at, (SELECT version FROM ${S}.instances i WHERE i.instance_id = inbox.instance_id) AS version`,
-    [messages.map((m) => m.instanceId), messages.map((m) => m.executionId), messages.map((m) => m.event).map((e) => JSON.stringify(e)), messages.map((m) => m.visibleAt)],
+  const r = await client.query<Delivered>(
+    `WITH k AS (
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[]) WITH ORDINALITY AS k(instance_id, execution_id, event, visible_at, switching_to, n)),
+     ins AS (
+       INSERT INTO ${S}.inbox (instance_id, execution_id, event, visible_at)
+       SELECT k.instance_id, k.execution_id, k.event, coalesce(k.visible_at, now())
+         FROM k JOIN ${S}.instances i ON i.instance_id = k.instance_id
+        WHERE k.execution_id IS NULL OR k.execution_id = coalesce(k.switching_to, i.execution_id)
+        ORDER BY k.n
+       RETURNING instance_id, visible_at, event)
+     SELECT ins.instance_id, i.version, i.status, ins.visible_at, (ins.event::json)->>'kind' AS kind
+       FROM ins JOIN ${S}.instances i ON i.instance_id = ins.instance_id`,
+    [
+      messages.map((m) => m.instanceId),
+      messages.map((m) => m.executionId),
+      messages.map((m) => JSON.stringify(m.event)),
+      messages.map((m) => m.visibleAt),
+      messages.map((m) => switching.get(m.instanceId) ?? null),
+    ],
   );
   return r.rows;
 }
@@ -226,10 +359,19 @@ async function finish(client: C, S: string, turns: OrchestrationTurn[]): Promise
 }
 
 /**
- * Lowers `next_visible_at` of other instances that just received messages. Rows are locked in
- * id order; an instance already due is skipped, which keeps hot rows from being rewritten.
+ * Lowers `next_visible_at` of instances that just received messages. Rows are locked in id order;
+ * an instance already due is skipped, which keeps hot rows from being rewritten.
+ *
+ * A Pending instance is not lowered: its ExecutionStarted is in the inbox already, visible at its
+ * (possibly scheduled) start, and an event raised before then must not start it early; it is
+ * delivered with the start. `force` lowers it anyway (terminate, which also makes the start visible).
  */
-export async function lowerNextVisible(client: C, S: string, targets: { instance_id: string; visible_at: Date }[]): Promise<void> {
+export async function lowerNextVisible(
+  client: C,
+  S: string,
+  targets: { instance_id: string; visible_at: Date }[],
+  force = false,
+): Promise<void> {
   if (targets.length === 0) return;
   const earliest = new Map<string, Date>();
   for (const t of targets) {
@@ -237,41 +379,61 @@ export async function lowerNextVisible(client: C, S: string, targets: { instance
     if (!prev || t.visible_at < prev) earliest.set(t.instance_id, t.visible_at);
   }
   const ids = [...earliest.keys()].sort();
+  if (force) {
+    // Only the ExecutionStarted of a Pending instance is addressed to its execution: make it visible too.
+    await client.query(
+      `UPDATE ${S}.inbox m SET visible_at = now() FROM ${S}.instances i
+        WHERE i.instance_id = ANY($1::text[]) AND i.status = 'Pending'
+          AND m.instance_id = i.instance_id AND m.execution_id = i.execution_id AND m.visible_at > now()`,
+      [ids],
+    );
+  }
   await client.query(
     `UPDATE ${S}.instances i SET next_visible_at = LEAST(coalesce(i.next_visible_at, 'infinity'), k.visible_at)
        FROM (SELECT k.instance_id, k.visible_at FROM unnest($1::text[], $2::timestamptz[]) AS k(instance_id, visible_at)
                JOIN ${S}.instances x ON x.instance_id = k.instance_id
               ORDER BY k.instance_id FOR UPDATE OF x) k
-      WHERE i.instance_id = k.instance_id AND (i.next_visible_at IS NULL OR i.next_visible_at > k.visible_at)`,
-    [ids, ids.map((id) => earliest.get(id))],
+      WHERE i.instance_id = k.instance_id AND (i.next_visible_at IS NULL OR i.next_visible_at > k.visible_at)
+        AND ($3 OR i.status <> 'Pending')`,
+    [ids, ids.map((id) => earliest.get(id)), force],
   );
 }
 
 /** Commits the turns that still hold their lease; returns the ids that committed. */
-export async function commitTurnBatch(client: C, S: string, channels: Channels, turns: OrchestrationTurn[]): Promise<Set<string>> {
+export async function commitTurnBatch(
+  client: C,
+  S: string,
+  channels: Channels,
+  turns: OrchestrationTurn[],
+  log?: Logger,
+): Promise<Set<string>> {
   const now = new Date().toISOString();
-  const valid = await fence(client, S, turns);
-  const ok = turns.filter((t) => valid.has(t.instanceId));
-  if (ok.length === 0) return valid;
+  const fenced = await fence(client, S, turns);
+  const ok = turns.filter((t) => fenced.has(t.instanceId));
+  if (ok.length === 0) return new Set();
   await insertHistory(client, S, ok);
-  await dropOldExecutions(client, S, ok);
   await deleteConsumed(client, S, ok);
+  const requeued = await dropOldExecutions(client, S, ok);
   const activityVersions = await insertActivities(client, S, ok);
-  const subVersions = await insertSubOrchestrations(client, S, ok, now);
-  const delivered = await insertMessages(client, S, collectMessages(ok, now));
+  const subs = await insertSubOrchestrations(client, S, ok, fenced, now);
+  const messages = [...collectMessages(ok, fenced, requeued, now), ...subs.refusals];
+  const switching = new Map(ok.filter((t) => t.continueAsNew).map((t) => [t.instanceId, t.continueAsNew!.newExecutionId]));
+  const delivered = await insertMessages(client, S, messages, switching);
+  if (delivered.length < messages.length) {
+    log?.debug({ sent: messages.length, delivered: delivered.length }, 'messages to unknown instances or ended executions dropped');
+  }
   const finished = await finish(client, S, ok);
-  await lowerNextVisible(
-    client,
-    S,
-    delivered.filter((d) => !valid.has(d.instance_id)),
-  );
+  const others = delivered.filter((d) => !fenced.has(d.instance_id));
+  const terminating = others.filter((d) => d.kind === 'ExecutionTerminated');
+  await lowerNextVisible(client, S, others.filter((d) => d.kind !== 'ExecutionTerminated'));
+  await lowerNextVisible(client, S, terminating, true);
   const notes: [string, string][] = [];
   for (const v of activityVersions) notes.push([channels.work, `a:${v}`]);
-  const orchestrationVersions = new Set([...subVersions, ...delivered.filter((d) => d.visible_at.getTime() <= Date.now() + 5).map((d) => d.version)]);
+  const orchestrationVersions = new Set([...subs.versions, ...delivered.filter((d) => d.visible_at.getTime() <= Date.now() + 5).map((d) => d.version)]);
   for (const v of orchestrationVersions) notes.push([channels.work, `o:${v}`]);
   for (const f of finished) notes.push([channels.status, f.instance_id]);
   await notify(client, notes);
-  return valid;
+  return new Set(fenced.keys());
 }
 
 /** Sends notifications; they are delivered when the transaction commits. */

@@ -153,7 +153,8 @@ export async function sendControl(client: C, S: string, channels: Channels, inst
           ? { kind: 'ExecutionResumed', timestamp: now, reason: op.reason }
           : { kind: 'ExecutionTerminated', timestamp: now, reason: op.reason, recurse: op.recurse };
   const inserted = await client.query<{ visible_at: Date }>(`INSERT INTO ${S}.inbox (instance_id, event) VALUES ($1, $2) RETURNING visible_at`, [instanceId, JSON.stringify(event)]);
-  await lowerNextVisible(client, S, [{ instance_id: instanceId, visible_at: inserted.rows[0]?.visible_at ?? new Date() }]);
+  // Terminate must not wait for a scheduled start; other messages wait for it (see lowerNextVisible).
+  await lowerNextVisible(client, S, [{ instance_id: instanceId, visible_at: inserted.rows[0]?.visible_at ?? new Date() }], op.kind === 'terminate');
   await notify(client, [[channels.work, `o:${row.version}`]]);
   return true;
 }
