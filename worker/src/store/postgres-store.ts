@@ -181,7 +181,8 @@ export class PostgresHubStore implements HubStore {
     return instances.getHistory(this.#db, this.#S, instanceId);
   }
 
-  sendControl(instanceId: string, op: ControlOperation): Promise<boolean> {
+  // async, so a refused payload is a rejected promise like every other failure, never a synchronous throw.
+  async sendControl(instanceId: string, op: ControlOperation): Promise<boolean> {
     if (op.kind === 'raise') checkPayload('event data', op.input, this.#s.maxPayloadBytes);
     if (op.kind === 'terminate') checkPayload('terminate reason', op.reason, this.#s.maxPayloadBytes);
     return this.#db.transaction((client) => instances.sendControl(client, this.#S, this.#channels, instanceId, op));

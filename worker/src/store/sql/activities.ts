@@ -41,9 +41,10 @@ export async function claimActivities(db: Q, S: string, version: string, max: nu
 }
 
 /**
- * Deletes the tasks still held with the given tokens and turns each into a result message in
- * the orchestration's inbox (addressed to its execution), in one statement; then lowers the
- * instances' `next_visible_at` with rows locked in id order. Returns the ids whose lease was lost.
+ * Deletes the tasks still held with the given tokens and turns each into a result message in the
+ * orchestration's inbox, in one statement; a result for an execution that has ended (the instance
+ * continued as new, or was purged and re-created) is dropped instead of delivered. Then lowers the
+ * receiving instances' `next_visible_at`, rows locked in id order. Returns the ids whose lease was lost.
  */
 export async function completeActivities(client: C, S: string, channels: Channels, results: ActivityResult[]): Promise<string[]> {
   const now = new Date().toISOString();
@@ -52,21 +53,26 @@ export async function completeActivities(client: C, S: string, channels: Channel
       ? { kind: 'TaskFailed', timestamp: now, taskScheduledId: r.taskId, failure: r.failure }
       : { kind: 'TaskCompleted', timestamp: now, taskScheduledId: r.taskId, result: r.result },
   );
-  const done = await client.query<{ id: string; instance_id: string; version: string }>(
+  const done = await client.query<{ id: string; instance_id: string; version: string | null }>(
     `WITH done AS (
        DELETE FROM ${S}.activity_tasks t
         USING unnest($1::bigint[], $2::uuid[], $3::text[]) AS k(id, token, event)
         WHERE t.id = k.id AND t.lock_token = k.token
-        RETURNING t.id, t.instance_id, t.execution_id, t.version, k.event),
+        RETURNING t.id, t.instance_id, t.execution_id, k.event),
      delivered AS (
        INSERT INTO ${S}.inbox (instance_id, execution_id, event)
-       SELECT instance_id, execution_id, event FROM done ORDER BY id)
-     SELECT id::text AS id, instance_id, version FROM done`,
+       SELECT d.instance_id, d.execution_id, d.event FROM done d
+         JOIN ${S}.instances i ON i.instance_id = d.instance_id AND i.execution_id = d.execution_id
+        ORDER BY d.id
+       RETURNING instance_id)
+     SELECT d.id::text AS id, d.instance_id, i.version FROM done d
+       LEFT JOIN ${S}.instances i ON i.instance_id = d.instance_id AND i.execution_id = d.execution_id`,
     [results.map((r) => r.id), results.map((r) => r.lockToken), events.map((e) => JSON.stringify(e))],
   );
   const completed = new Set(done.rows.map((d) => d.id));
-  if (done.rows.length > 0) {
-    const ids = [...new Set(done.rows.map((d) => d.instance_id))].sort();
+  const receivers = done.rows.filter((d) => d.version !== null);
+  if (receivers.length > 0) {
+    const ids = [...new Set(receivers.map((d) => d.instance_id))].sort();
     await client.query(
       `UPDATE ${S}.instances i SET next_visible_at = now()
          FROM (SELECT x.instance_id FROM ${S}.instances x WHERE x.instance_id = ANY($1::text[])
@@ -75,7 +81,8 @@ export async function completeActivities(client: C, S: string, channels: Channel
         WHERE i.instance_id = k.instance_id`,
       [ids],
     );
-    await notify(client, [...new Set(done.rows.map((d) => d.version))].map((v) => [channels.work, `o:${v}`]));
+    // Wake the workers of the orchestration's version, which need not be the activity's.
+    await notify(client, [...new Set(receivers.map((d) => d.version as string))].map((v) => [channels.work, `o:${v}`]));
   }
   return results.filter((r) => !completed.has(r.id)).map((r) => r.id);
 }
