@@ -121,3 +121,18 @@ test('an event raised before a scheduled start waits for the start and arrives a
     );
   });
 });
+
+test('an unreachable database surfaces as DTK_STORE_UNAVAILABLE naming the host and port to check', async () => {
+  const { createPostgresStore } = await import('../../../worker/src/store/index.ts');
+  const store = createPostgresStore({ url: 'postgres://u:secret@127.0.0.1:1/hub', schema: 'nowhere' });
+  try {
+    await assert.rejects(store.getInstance('x', false), (err: unknown) => {
+      assert.equal((err as { code?: unknown }).code, 'DTK_STORE_UNAVAILABLE');
+      assert.match((err as Error).message, /127\.0\.0\.1:1/);
+      assert.doesNotMatch((err as Error).message, /secret/);
+      return true;
+    });
+  } finally {
+    await store.close();
+  }
+});
