@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { PayloadTooLargeError } from '../../../worker/src/errors.ts';
 import type { HistoryEvent } from '../../../worker/src/orchestration/history.ts';
 import { adminQuery, withHub } from '../../harness/postgres.ts';
 import { claimOne, commit, kinds, sleep, start, turnFor, V1 } from './helpers.ts';
@@ -241,5 +242,22 @@ test('a result addressed to a parent\'s earlier execution is never delivered to 
     const next = await claimOne(store);
     assert.equal(next.instanceId, 'p');
     assert.deepEqual(kinds(next.messages.map((m) => m.event)), ['ExecutionStarted']);
+  });
+});
+
+test('an oversize custom status is refused without holding up the other turns of the batch', async () => {
+  await withHub(async ({ store }) => {
+    await start(store, 'chatty');
+    await start(store, 'quiet');
+    const items = await store.claimOrchestrations(V1, 10, 30_000, 'w1');
+    const chatty = items.find((i) => i.instanceId === 'chatty')!;
+    const quiet = items.find((i) => i.instanceId === 'quiet')!;
+    const huge = JSON.stringify('s'.repeat(20_000));
+    await assert.rejects(
+      store.commitTurns([turnFor(chatty, { customStatus: huge }), turnFor(quiet, { status: 'Completed' })], 30_000),
+      (err: unknown) => err instanceof PayloadTooLargeError && /custom status of 'chatty'/.test(err.message),
+    );
+    assert.equal((await store.getInstance('quiet', false))?.status, 'Completed');
+    assert.equal((await store.getInstance('chatty', true))?.customStatus, undefined);
   });
 });

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { InstanceAlreadyExistsError, TimeoutError } from '../errors.ts';
+import { InstanceAlreadyExistsError, type PayloadTooLargeError, TimeoutError } from '../errors.ts';
 import type { HistoryEvent } from '../orchestration/history.ts';
 import type { Database } from './db.ts';
 import { NotificationListener } from './listener.ts';
@@ -116,13 +116,28 @@ export class PostgresHubStore implements HubStore {
   /**
    * Commits a batch of turns in one transaction; a turn whose lease was lost is skipped without
    * affecting the others. Every committed turn releases its lease, so `_leaseMs` is not needed.
+   *
+   * A turn whose custom status is over `maxCustomStatusBytes` is never written, but it must not
+   * hold up the rest of the batch either: the other turns commit, then the PayloadTooLargeError is
+   * thrown (the runtime should catch such a status before committing and fail the instance).
    */
   async commitTurns(turns: OrchestrationTurn[], _leaseMs?: number): Promise<TurnCommitResult[]> {
     if (turns.length === 0) return [];
-    for (const t of turns) {
-      if (t.customStatus) checkPayload('custom status', t.customStatus, this.#s.maxCustomStatusBytes);
-    }
-    const committed = await this.#db.transaction((client) => commitTurnBatch(client, this.#S, this.#channels, turns, this.#s.logger));
+    let refused: PayloadTooLargeError | undefined;
+    const valid = turns.filter((t) => {
+      try {
+        checkPayload(`custom status of '${t.instanceId}'`, t.customStatus ?? undefined, this.#s.maxCustomStatusBytes);
+        return true;
+      } catch (err) {
+        refused ??= err as PayloadTooLargeError;
+        return false;
+      }
+    });
+    const committed =
+      valid.length === 0
+        ? new Set<string>()
+        : await this.#db.transaction((client) => commitTurnBatch(client, this.#S, this.#channels, valid, this.#s.logger));
+    if (refused) throw refused;
     return turns.map((t) => ({ instanceId: t.instanceId, committed: committed.has(t.instanceId) }));
   }
 
