@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { SchemaVersionError } from '../../../worker/src/errors.ts';
 import { createPostgresStore, LATEST_SCHEMA_VERSION } from '../../../worker/src/store/index.ts';
+import { MIGRATIONS } from '../../../worker/src/store/migrations/index.ts';
 import { adminQuery, testPostgresUrl, withHub } from '../../harness/postgres.ts';
 
 /** A schema name no other test uses, dropped by the test itself. */
@@ -56,4 +57,23 @@ test('a database migrated by newer code is refused, and the message says so', as
     });
     await assert.rejects(hub.store.checkSchema(), /newer than this dtk/);
   });
+});
+
+test('a hub left at an older version is brought forward from where it stands', async () => {
+  const schema = freshSchema();
+  const first = MIGRATIONS[0]!;
+  // What the first release of dtk left behind.
+  await adminQuery(`CREATE SCHEMA "${schema}"`);
+  await adminQuery(`CREATE TABLE "${schema}".schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+  await adminQuery(first.sql.replace(/\bS\./g, `"${schema}".`));
+  await adminQuery(`INSERT INTO "${schema}".schema_migrations (version, name) VALUES (1, $1)`, [first.name]);
+  const store = createPostgresStore({ url: await testPostgresUrl(), schema });
+  try {
+    await assert.rejects(store.checkSchema(), /run `dtk hub migrate`/, 'old code paths are refused until migrated');
+    assert.deepEqual(await store.migrate(), { from: 1, to: LATEST_SCHEMA_VERSION });
+    assert.equal(await store.checkSchema(), LATEST_SCHEMA_VERSION);
+  } finally {
+    await store.close();
+    await adminQuery(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  }
 });

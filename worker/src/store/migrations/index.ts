@@ -1,5 +1,6 @@
 /** Every migration, in order. Append only: a shipped migration never changes. */
 import * as m001 from './001-initial.ts';
+import * as m002 from './002-listing-and-queue-upkeep.ts';
 
 export interface Migration {
   version: number;
@@ -7,7 +8,10 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: m001.name, sql: m001.sql }];
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: m001.name, sql: m001.sql },
+  { version: 2, name: m002.name, sql: m002.sql },
+];
 
 /** The schema version this code expects. */
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.length;
