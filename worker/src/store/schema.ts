@@ -28,6 +28,8 @@ export interface InstanceRow {
    * Earliest `visible_at` of the instance's inbox, or null when the inbox is empty. Claims read
    * this through one partial index instead of scanning the inbox. Writers of inbox rows lower it
    * (LEAST); a committing turn recomputes it while holding the row lock, so it is never too high.
+   * Exception: while the instance is Pending it stays at the (possibly scheduled) start, so an
+   * event raised early waits for the start instead of waking the instance without one.
    */
   next_visible_at: Date | null;
   /** Fencing token of the current lease; a commit must present it. */
@@ -48,8 +50,12 @@ export interface HistoryRow {
   event: string;
 }
 
-/** `inbox`: messages an orchestration has not processed yet. */
+/**
+ * `inbox`: messages an orchestration has not processed yet. A claim hands them out in the order
+ * they became visible (`visible_at`, then `id`), with the execution's ExecutionStarted first.
+ */
 export interface InboxRow {
+  /** Insertion order; continue-as-new re-inserts pending rows so they follow the carryover events. */
   id: string;
   instance_id: string;
   /** Set when the message belongs to one execution (timers, results); dropped if the instance moved on. */
@@ -59,7 +65,11 @@ export interface InboxRow {
   visible_at: Date;
 }
 
-/** `event_keys`: idempotency keys of raised events, so a repeated raise is a no-op even after delivery. */
+/**
+ * `event_keys`: idempotency keys of raised events, so a repeated raise is a no-op even after
+ * delivery. (A unique key on `inbox` would forget the key as soon as the message is consumed,
+ * which is exactly when a client that timed out retries.) Purged with the instance.
+ */
 export interface EventKeyRow {
   instance_id: string;
   key: string;
