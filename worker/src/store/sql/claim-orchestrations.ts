@@ -133,7 +133,8 @@ export function assembleWorkItems(
 
 /**
  * Releases leases of instances that turned out to have nothing to do (their only messages were
- * stale) and recomputes `next_visible_at` from the inbox while holding the row lock.
+ * stale) and recomputes `next_visible_at` from the inbox while holding the row lock (rows locked
+ * in instance-id order, like every multi-row writer of `instances`).
  */
 export async function releaseIdle(db: Q, S: string, ids: string[], token: string): Promise<void> {
   if (ids.length === 0) return;
@@ -141,7 +142,9 @@ export async function releaseIdle(db: Q, S: string, ids: string[], token: string
     `UPDATE ${S}.instances i
         SET lock_token = NULL, locked_until = NULL, locked_by = NULL,
             next_visible_at = (SELECT min(m.visible_at) FROM ${S}.inbox m WHERE m.instance_id = i.instance_id)
-      WHERE i.instance_id = ANY($1::text[]) AND i.lock_token = $2`,
+       FROM (SELECT x.instance_id FROM ${S}.instances x WHERE x.instance_id = ANY($1::text[]) AND x.lock_token = $2
+              ORDER BY x.instance_id FOR UPDATE) k
+      WHERE i.instance_id = k.instance_id`,
     [ids, token],
   );
 }

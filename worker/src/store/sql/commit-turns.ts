@@ -3,9 +3,10 @@
  * statements however many turns the batch holds.
  *
  * Order matters:
- * 1. `fence`: lock the instance rows (in instance-id order, so concurrent batches cannot
- *    deadlock on each other) and keep only turns whose lease token still matches. A worker
- *    whose lease was taken over writes nothing.
+ * 1. `fence`: lock the batch's instance rows and the rows of every instance it sends messages
+ *    to, in one statement in instance-id order (so concurrent batches cannot deadlock on each
+ *    other), and keep only turns whose lease is still theirs. A worker whose lease lapsed or was
+ *    taken over writes nothing.
  * 2. write history, delete consumed messages, insert activities, sub-orchestrations and messages.
  * 3. `finish`: update the instance rows, recomputing `next_visible_at` from the inbox. Because
  *    this runs after step 1 took the row locks and in a new statement snapshot, a message
@@ -37,27 +38,40 @@ export interface FencedInstance {
 }
 
 /**
- * Fences the batch; returns the instances whose turns may commit. Locking: FOR UPDATE on the
- * instance rows in instance-id order (so concurrent batches cannot deadlock on each other), held
- * to the end of the transaction; a turn commits only while its token matches and its lease has
- * not run out in database time. A worker whose lease lapsed writes nothing, even if no one else
- * claimed the instance yet: it cannot know that, and the next claimer redoes the turn.
+ * Fences the batch; returns the instances whose turns may commit. A turn commits only while its
+ * token matches and its lease has not run out in database time: a worker whose lease lapsed writes
+ * nothing, even if no one else claimed the instance yet (it cannot know that; the next claimer
+ * redoes the turn).
+ *
+ * Locking: FOR UPDATE, held to the end of the transaction, on the batch's own instance rows *and*
+ * on every instance its messages go to, all in one statement in instance-id order. Taking every
+ * row lock the commit will need up front, in one global order, is what keeps batches that message
+ * each other from deadlocking: a batch never holds one row while waiting for another.
  */
 async function fence(client: C, S: string, turns: OrchestrationTurn[]): Promise<Map<string, FencedInstance>> {
-  const r = await client.query<{ instance_id: string; name: string; parent_instance_id: string | null; parent_execution_id: string | null }>(
-    `SELECT i.instance_id, i.name, i.parent_instance_id, i.parent_execution_id FROM ${S}.instances i
-       JOIN unnest($1::text[], $2::text[], $3::uuid[]) AS k(instance_id, execution_id, token)
-         ON i.instance_id = k.instance_id AND i.execution_id = k.execution_id AND i.lock_token = k.token
-      WHERE i.locked_until >= now()
+  const targets = new Set<string>();
+  for (const t of turns) {
+    for (const m of t.messages) targets.add(m.instanceId);
+    for (const x of t.terminateInstances ?? []) targets.add(x.instanceId);
+  }
+  for (const t of turns) targets.delete(t.instanceId);
+  const r = await client.query<{ instance_id: string; name: string; parent_instance_id: string | null; parent_execution_id: string | null; ours: boolean }>(
+    `SELECT i.instance_id, i.name, i.parent_instance_id, i.parent_execution_id,
+            coalesce(i.execution_id = k.execution_id AND i.lock_token = k.token AND i.locked_until >= now(), false) AS ours
+       FROM ${S}.instances i
+       LEFT JOIN unnest($1::text[], $2::text[], $3::uuid[]) AS k(instance_id, execution_id, token) ON k.instance_id = i.instance_id
+      WHERE i.instance_id = ANY($1::text[]) OR i.instance_id = ANY($4::text[])
       ORDER BY i.instance_id
       FOR UPDATE OF i`,
-    [turns.map((t) => t.instanceId), turns.map((t) => t.executionId), turns.map((t) => t.lockToken)],
+    [turns.map((t) => t.instanceId), turns.map((t) => t.executionId), turns.map((t) => t.lockToken), [...targets]],
   );
   return new Map(
-    r.rows.map((row) => [
-      row.instance_id,
-      { name: row.name, parentInstanceId: row.parent_instance_id, parentExecutionId: row.parent_execution_id },
-    ]),
+    r.rows
+      .filter((row) => row.ours)
+      .map((row) => [
+        row.instance_id,
+        { name: row.name, parentInstanceId: row.parent_instance_id, parentExecutionId: row.parent_execution_id },
+      ]),
   );
 }
 

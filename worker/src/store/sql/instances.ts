@@ -159,24 +159,34 @@ export async function sendControl(client: C, S: string, channels: Channels, inst
   return true;
 }
 
-/** Releases orchestration leases without changes. */
+/**
+ * Releases orchestration leases without changes. Locking: rows are locked in instance-id order
+ * first (as every multi-row writer of `instances` does), so this cannot deadlock with a commit.
+ */
 export async function abandonInstances(db: Q, S: string, items: { instanceId: string; lockToken: string }[]): Promise<void> {
   if (items.length === 0) return;
   await db.query(
     `UPDATE ${S}.instances i SET lock_token = NULL, locked_until = NULL, locked_by = NULL
-       FROM unnest($1::text[], $2::uuid[]) AS k(instance_id, token)
-      WHERE i.instance_id = k.instance_id AND i.lock_token = k.token`,
+       FROM (SELECT x.instance_id FROM ${S}.instances x
+               JOIN unnest($1::text[], $2::uuid[]) AS k(instance_id, token) ON x.instance_id = k.instance_id AND x.lock_token = k.token
+              ORDER BY x.instance_id FOR UPDATE OF x) k
+      WHERE i.instance_id = k.instance_id`,
     [items.map((i) => i.instanceId), items.map((i) => i.lockToken)],
   );
 }
 
-/** Extends orchestration leases still held; returns ids whose lease was lost. */
+/**
+ * Extends orchestration leases still held; returns ids whose lease was lost. Locking: rows locked
+ * in instance-id order first, like every multi-row writer of `instances`.
+ */
 export async function renewInstances(db: Q, S: string, items: { instanceId: string; lockToken: string }[], leaseMs: number): Promise<string[]> {
   if (items.length === 0) return [];
   const r = await db.query<{ instance_id: string }>(
     `UPDATE ${S}.instances i SET locked_until = now() + make_interval(secs => $3::float8 / 1000)
-       FROM unnest($1::text[], $2::uuid[]) AS k(instance_id, token)
-      WHERE i.instance_id = k.instance_id AND i.lock_token = k.token
+       FROM (SELECT x.instance_id FROM ${S}.instances x
+               JOIN unnest($1::text[], $2::uuid[]) AS k(instance_id, token) ON x.instance_id = k.instance_id AND x.lock_token = k.token
+              ORDER BY x.instance_id FOR UPDATE OF x) k
+      WHERE i.instance_id = k.instance_id
      RETURNING i.instance_id`,
     [items.map((i) => i.instanceId), items.map((i) => i.lockToken), leaseMs],
   );
