@@ -77,3 +77,17 @@ test('a hub left at an older version is brought forward from where it stands', a
     await adminQuery(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
   }
 });
+
+test('using a hub that was never migrated fails with SchemaVersionError telling how to fix it', async () => {
+  const store = createPostgresStore({ url: await testPostgresUrl(), schema: freshSchema() });
+  try {
+    await assert.rejects(store.getInstance('x', false), (err: unknown) => {
+      assert.ok(err instanceof SchemaVersionError);
+      assert.match(err.message, /dtk hub migrate/);
+      return true;
+    });
+    await assert.rejects(store.claimOrchestrations('v1', 1, 1000, 'w'), SchemaVersionError);
+  } finally {
+    await store.close();
+  }
+});

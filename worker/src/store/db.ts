@@ -3,7 +3,7 @@
  * and connection errors turned into StoreUnavailableError naming the host to check.
  */
 import pg from 'pg';
-import { DtkError, StoreUnavailableError } from '../errors.ts';
+import { DtkError, SchemaVersionError, StoreUnavailableError } from '../errors.ts';
 
 /** SQLSTATEs that mean "run the transaction again": serialization failure, deadlock. */
 const RETRYABLE = new Set(['40001', '40P01']);
@@ -48,6 +48,16 @@ export class Database {
   translate(err: unknown): unknown {
     if (err instanceof DtkError) return err;
     if (isConnectionError(err)) return new StoreUnavailableError(this.target, err);
+    const code = (err as { code?: unknown } | null)?.code;
+    // undefined_table / invalid_schema_name: the hub was never migrated (or the schema name is wrong).
+    if (code === '42P01' || code === '3F000') {
+      const detail = err instanceof Error ? err.message : String(err);
+      const wrapped = new SchemaVersionError(
+        `the task hub at ${this.target} is not set up (${detail}); run \`dtk hub migrate\` with the same URL and schema, or check the schema name`,
+      );
+      (wrapped as Error).cause = err;
+      return wrapped;
+    }
     return err;
   }
 
