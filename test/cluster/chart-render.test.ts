@@ -17,10 +17,21 @@ function kinds(objects: K8sObject[]): string[] {
   return objects.map((o) => `${o.kind}/${o.metadata.name}`).sort();
 }
 
-function container(deployment: K8sObject): Record<string, unknown> & { env: { name: string; value?: string }[] } {
+/** The container fields these tests read. */
+interface ContainerView {
+  image: string;
+  env: { name: string; value?: string }[];
+  volumeMounts: { mountPath: string }[];
+  resources: { requests: Record<string, string>; limits: Record<string, string> };
+  ports: { name: string; containerPort: number }[];
+  livenessProbe: { httpGet: { path: string; port: string } };
+  readinessProbe: { httpGet: { path: string; port: string } };
+}
+
+function container(deployment: K8sObject): ContainerView {
   const c = podSpecOf(deployment).containers[0];
   assert.ok(c, 'the Deployment has a container');
-  return c as Record<string, unknown> & { env: { name: string; value?: string }[] };
+  return c as unknown as ContainerView;
 }
 
 function envOf(deployment: K8sObject): Record<string, string | undefined> {
@@ -66,18 +77,12 @@ describe('charts/dtk rendered with its default values', async () => {
 
   it('meets Pod Security "restricted": non-root, read-only root filesystem, no escalation, no capabilities, seccomp', () => {
     assertRestrictedPodSpec(podSpecOf(deployment));
-    const c = container(deployment) as { volumeMounts: { mountPath: string }[] };
+    const c = container(deployment);
     assert.ok(c.volumeMounts.some((m) => m.mountPath === '/tmp'), 'a writable /tmp on the read-only root filesystem');
   });
 
   it('runs the image of the chart appVersion with requests, limits and probes on named ports', () => {
-    const c = container(deployment) as {
-      image: string;
-      resources: { requests: Record<string, string>; limits: Record<string, string> };
-      ports: { name: string; containerPort: number }[];
-      livenessProbe: { httpGet: { path: string; port: string } };
-      readinessProbe: { httpGet: { path: string; port: string } };
-    };
+    const c = container(deployment);
     assert.equal(c.image, 'dtk/operator:0.1.0');
     assert.ok(c.resources.requests.cpu && c.resources.requests.memory && c.resources.limits.memory);
     const ports = c.ports.map((p) => p.name);
@@ -152,7 +157,7 @@ describe('charts/dtk rendered with every option on (ci/full-values.yaml)', async
 
   it('pins the image by digest and keeps the restricted security settings', () => {
     const deployment = findObject(objects, 'Deployment');
-    assert.match(String(container(deployment).image), /^registry\.example\.com\/dtk\/operator@sha256:[0-9a-f]{64}$/);
+    assert.match(container(deployment).image, /^registry\.example\.com\/dtk\/operator@sha256:[0-9a-f]{64}$/);
     assertRestrictedPodSpec(podSpecOf(deployment));
     assert.deepEqual(
       container(deployment).env.filter((e) => e.name === 'TZ'),
