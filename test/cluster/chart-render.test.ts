@@ -155,7 +155,7 @@ describe('charts/dtk rendered with every option on (ci/full-values.yaml)', async
     assert.equal(hub.spec.deletionPolicy, 'Delete');
   });
 
-  it('pins the image by digest and keeps the restricted security settings', () => {
+  it('pins the image by digest, mounts the extra volumes and keeps the restricted security settings', () => {
     const deployment = findObject(objects, 'Deployment');
     assert.match(container(deployment).image, /^registry\.example\.com\/dtk\/operator@sha256:[0-9a-f]{64}$/);
     assertRestrictedPodSpec(podSpecOf(deployment));
@@ -163,6 +163,8 @@ describe('charts/dtk rendered with every option on (ci/full-values.yaml)', async
       container(deployment).env.filter((e) => e.name === 'TZ'),
       [{ name: 'TZ', value: 'UTC' }],
     );
+    assert.ok(container(deployment).volumeMounts.some((m) => m.mountPath === '/etc/dtk/postgres-ca'));
+    assert.ok(podSpecOf(deployment).volumes?.some((v) => v.name === 'postgres-ca'));
   });
 });
 
