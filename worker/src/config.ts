@@ -24,6 +24,8 @@ export interface WorkerSettings {
   shutdownGraceMs: number;
   /** Largest payload accepted, in bytes. */
   maxPayloadBytes: number;
+  /** Largest custom status accepted, in bytes (statuses are read often, so they stay small). */
+  maxCustomStatusBytes: number;
   /** Fallback poll interval when a notification is missed. */
   pollIntervalMs: number;
   /** Instances kept in memory between turns, so long histories are not re-read. */
@@ -44,6 +46,7 @@ const schema = {
     leaseMs: { type: 'integer', minimum: 1000, maximum: 3600000 },
     shutdownGraceMs: { type: 'integer', minimum: 0, maximum: 3600000 },
     maxPayloadBytes: { type: 'integer', minimum: 1024, maximum: 104857600 },
+    maxCustomStatusBytes: { type: 'integer', minimum: 256, maximum: 1048576 },
     pollIntervalMs: { type: 'integer', minimum: 10, maximum: 60000 },
     cacheSize: { type: 'integer', minimum: 0, maximum: 1000000 },
     workerId: { type: 'string', minLength: 1 },
@@ -60,6 +63,7 @@ export const WORKER_ENV: Record<string, keyof WorkerSettings> = {
   DTK_LEASE_MS: 'leaseMs',
   DTK_SHUTDOWN_GRACE_MS: 'shutdownGraceMs',
   DTK_MAX_PAYLOAD_BYTES: 'maxPayloadBytes',
+  DTK_MAX_CUSTOM_STATUS_BYTES: 'maxCustomStatusBytes',
   DTK_POLL_INTERVAL_MS: 'pollIntervalMs',
   DTK_CACHE_SIZE: 'cacheSize',
   DTK_WORKER_ID: 'workerId',
@@ -71,6 +75,7 @@ const NUMERIC: ReadonlySet<keyof WorkerSettings> = new Set([
   'leaseMs',
   'shutdownGraceMs',
   'maxPayloadBytes',
+  'maxCustomStatusBytes',
   'pollIntervalMs',
   'cacheSize',
 ]);
@@ -83,6 +88,7 @@ export const DEFAULT_SETTINGS = {
   leaseMs: 30000,
   shutdownGraceMs: 25000,
   maxPayloadBytes: 262144,
+  maxCustomStatusBytes: 16384,
   pollIntervalMs: 1000,
   cacheSize: 1000,
 } satisfies Partial<WorkerSettings>;

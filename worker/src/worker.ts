@@ -97,6 +97,7 @@ export class Worker {
         url: settings.hubUrl,
         schema: settings.schema,
         maxPayloadBytes: settings.maxPayloadBytes,
+        maxCustomStatusBytes: settings.maxCustomStatusBytes,
         pollIntervalMs: settings.pollIntervalMs,
         logger: log,
       });
@@ -121,6 +122,7 @@ export class Worker {
       concurrency: settings.orchestrationConcurrency,
       cacheSize: settings.cacheSize,
       routing: new VersionRouting(hubStore),
+      maxCustomStatusBytes: settings.maxCustomStatusBytes,
     });
     this.#activities = new ActivityLoop({ ...common, registry: this.registry, concurrency: settings.activityConcurrency });
     this.#orchestrations.start();

@@ -127,3 +127,9 @@ test('payload limits name the oversize field', () => {
   assert.match(failure?.message ?? '', /input of activity 'big' is 2002 bytes, over the limit of 1024 bytes/);
   assert.equal(checkTurnPayloads(turn, 4096), undefined);
 });
+
+test('custom status has its own, smaller limit', () => {
+  const turn = buildTurn(item(), result([], { customStatus: JSON.stringify('s'.repeat(500)), customStatusChanged: true }), context());
+  assert.equal(checkTurnPayloads(turn, 4096, 4096), undefined);
+  assert.match(checkTurnPayloads(turn, 4096, 256)?.message ?? '', /custom status is 502 bytes, over the limit of 256 bytes; .* maxCustomStatusBytes \(DTK_MAX_CUSTOM_STATUS_BYTES\)/);
+});

@@ -24,6 +24,7 @@ export interface OrchestrationLoopOptions {
   leaseMs: number;
   pollIntervalMs: number;
   maxPayloadBytes: number;
+  maxCustomStatusBytes: number;
   cacheSize: number;
   routing: VersionRouting;
   logger: Logger;
@@ -158,7 +159,7 @@ export class OrchestrationLoop {
       newExecutionId: () => randomUUID(),
     };
     let turn = buildTurn(item, result, turnContext);
-    const tooLarge = checkTurnPayloads(turn, this.#o.maxPayloadBytes);
+    const tooLarge = checkTurnPayloads(turn, this.#o.maxPayloadBytes, this.#o.maxCustomStatusBytes);
     if (tooLarge) {
       // Refuse the whole turn's output and fail the instance instead: nothing oversize is written.
       result = {
