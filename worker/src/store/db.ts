@@ -82,6 +82,13 @@ export class Database {
         throw this.translate(err);
       }
       let broken = false;
+      // The pool listens for errors only on idle clients. A checked-out one can still get one between
+      // statements (the server ended the session: idle timeout, pg_terminate_backend, a restart); unheard,
+      // it would crash the process. The next statement fails anyway, so only remember not to reuse it.
+      const onError = () => {
+        broken = true;
+      };
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const result = await body(client);
@@ -101,6 +108,7 @@ export class Database {
         if (isConnectionError(err)) broken = true;
         throw this.translate(err);
       } finally {
+        client.off('error', onError);
         client.release(broken);
       }
     }
