@@ -5,6 +5,15 @@
 import pg from 'pg';
 import { DtkError, SchemaVersionError, StoreUnavailableError } from '../errors.ts';
 
+/**
+ * How long a transaction may sit idle between statements before the server ends it. Our transactions
+ * run their statements back to back, so an idle one belongs to a client that is paused (SIGSTOP, a
+ * long GC, a frozen VM) while holding row locks: without this bound, the instances it locked could not
+ * be claimed by anyone until it woke, long after its lease ran out. When it wakes, its commit fails.
+ */
+const IDLE_IN_TRANSACTION_MS = 5000;
+const BEGIN = `BEGIN; SET LOCAL idle_in_transaction_session_timeout = ${IDLE_IN_TRANSACTION_MS}`;
+
 /** SQLSTATEs that mean "run the transaction again": serialization failure, deadlock. */
 const RETRYABLE = new Set(['40001', '40P01']);
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH', 'EPIPE', '57P01', '57P03', '08006', '08001', '08003']);
@@ -90,7 +99,7 @@ export class Database {
       };
       client.on('error', onError);
       try {
-        await client.query('BEGIN');
+        await client.query(BEGIN);
         const result = await body(client);
         await client.query('COMMIT');
         return result;
