@@ -47,6 +47,20 @@ describe('charts/dtk under helm lint, ct lint and helm template', () => {
     assert.match(result.stderr, /metrics\.serviceMonitor\.enabled needs metrics\.service\.enabled/);
   });
 
+  it('refuses a renew interval that is not below the lease duration', async () => {
+    const result = await helmTemplate({
+      values: { operator: { leaderElection: { leaseDurationSeconds: 10, renewIntervalSeconds: 10 } } },
+    });
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /renewIntervalSeconds must be below leaseDurationSeconds/);
+  });
+
+  it('refuses several replicas without leader election', async () => {
+    const result = await helmTemplate({ values: { operator: { leaderElection: { enabled: false } } } });
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /replicaCount above 1 needs operator\.leaderElection\.enabled/);
+  });
+
   it('refuses serviceAccount.create=false without the name of an existing ServiceAccount', async () => {
     const result = await helmTemplate({ values: { serviceAccount: { create: false } } });
     assert.notEqual(result.code, 0);

@@ -180,3 +180,17 @@ describe('charts/dtk rendered as one process without chart-managed RBAC (ci/sing
     assert.equal(podSpecOf(deployment).affinity, undefined, 'no anti-affinity for a single replica');
   });
 });
+
+describe('charts/dtk rendered for one watched namespace (operator.watchNamespace)', async () => {
+  const objects = await renderObjects({ release: 'dtk', namespace: NS, values: { operator: { watchNamespace: 'apps' } } });
+
+  it('grants the reconcilers a Role in that namespace only, and tells the operator to watch just it', () => {
+    assert.ok(!objects.some((o) => o.kind.startsWith('Cluster')), 'no cluster-wide RBAC');
+    assert.equal(findObject(objects, 'Role', 'dtk').metadata.namespace, 'apps');
+    const binding = findObject(objects, 'RoleBinding', 'dtk') as K8sObject & { subjects: { namespace: string }[] };
+    assert.equal(binding.metadata.namespace, 'apps');
+    assert.equal(binding.subjects[0]?.namespace, NS, 'the ServiceAccount stays in the release namespace');
+    assert.equal(envOf(findObject(objects, 'Deployment')).DTK_OPERATOR_WATCH_NAMESPACE, 'apps');
+    assert.equal(findObject(objects, 'Role', 'dtk-leader-election').metadata.namespace, NS, 'the Lease stays home');
+  });
+});
