@@ -18,6 +18,9 @@ describe('charts/dtk under helm lint, ct lint and helm template', () => {
     assert.match(ct?.output ?? '', /All charts linted successfully/);
     // ct lints Chart.yaml against the yamale schema and runs yamllint; both must have run, not been skipped.
     assert.match(ct?.output ?? '', /Validation success/);
+    for (const file of ciValuesFiles()) {
+      assert.ok((ct?.output ?? '').includes(`values file "${file}"`), `ct lints with ${file}`);
+    }
   });
 
   const refused: [string, Record<string, unknown>, RegExp][] = [
