@@ -49,7 +49,6 @@ export interface TaskHubStatus {
   schema?: string;
   role?: string;
   instances?: InstanceCounts;
-  instancesUpdatedAt?: string;
 }
 
 /** A TaskHub object as read from the API server. */
@@ -193,7 +192,6 @@ export const taskHubStatusSchema: SchemaNode = {
         terminated: count('Terminated instances.'),
       },
     },
-    instancesUpdatedAt: { type: 'string', format: 'date-time' },
   },
 };
 
