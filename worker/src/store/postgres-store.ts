@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { InstanceAlreadyExistsError, type PayloadTooLargeError, TimeoutError } from '../errors.ts';
+import { InstanceAlreadyExistsError, type PayloadTooLargeError, StoreUnavailableError, TimeoutError } from '../errors.ts';
 import type { HistoryEvent } from '../orchestration/history.ts';
 import type { Database } from './db.ts';
 import { NotificationListener } from './listener.ts';
@@ -230,11 +230,24 @@ export class PostgresHubStore implements HubStore {
     });
     try {
       await this.#listener.ensureConnected();
+      let reached = false;
       for (;;) {
-        const state = await this.getInstance(instanceId, withPayloads);
+        let state: InstanceState | undefined;
+        let unreachable: StoreUnavailableError | undefined;
+        try {
+          state = await this.getInstance(instanceId, withPayloads);
+          reached = true;
+        } catch (err) {
+          // Once the database has answered, a restart or a dropped connection is not the caller's problem
+          // while there is time left: keep waiting and read again once it is back (the pool reconnects).
+          // Never reached at all: most likely a wrong URL, so say so at once.
+          if (!(err instanceof StoreUnavailableError) || !reached) throw err;
+          unreachable = err;
+        }
         if (state && predicate(state)) return state;
         const left = deadline - Date.now();
         if (left <= 0) {
+          if (unreachable) throw unreachable;
           throw new TimeoutError(
             `instance '${instanceId}' did not reach the awaited state within ${timeoutMs} ms` +
               (state ? ` (it is ${state.status})` : ' (it does not exist)') +
@@ -242,7 +255,8 @@ export class PostgresHubStore implements HubStore {
           );
         }
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, Math.min(left, this.#s.pollIntervalMs));
+          // While the database is unreachable no notification can come: try again soon.
+          const timer = setTimeout(resolve, Math.min(left, unreachable ? Math.min(500, this.#s.pollIntervalMs) : this.#s.pollIntervalMs));
           wake = () => {
             clearTimeout(timer);
             resolve();
