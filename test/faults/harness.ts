@@ -302,3 +302,31 @@ export async function expectInvariants(
   assert.equal(report.violations.length, 0, describeViolations(report));
   return report;
 }
+
+/** Fails unless every child worker is still running: a worker that died without being killed is a bug. */
+export function expectAlive(workers: WorkerSet): void {
+  for (const c of workers.children) {
+    assert.ok(c.isAlive() || c.child.signalCode === 'SIGKILL', `worker ${c.id} died on its own:\n${c.log().slice(-4000)}`);
+  }
+}
+
+/** Everything the hub holds about an instance, as text, for failure messages about a stuck instance. */
+export async function describeInstance(hub: FaultHub, instanceId: string): Promise<string> {
+  const S = hub.S;
+  const row = await hub.sql(`SELECT status, execution_id, version, next_visible_at, locked_by, locked_until, now() AS now FROM ${S}.instances WHERE instance_id = $1`, [instanceId]);
+  const history = await hub.sql<{ seq: number; kind: string; event: string; execution_id: string }>(
+    `SELECT execution_id, seq, kind, event FROM ${S}.audit_history WHERE instance_id = $1 ORDER BY id`,
+    [instanceId],
+  );
+  const inbox = await hub.sql(`SELECT id, execution_id, visible_at, event FROM ${S}.inbox WHERE instance_id = $1 ORDER BY id`, [instanceId]);
+  const tasks = await hub.sql(`SELECT id, task_id, name, delivery_count, visible_at, locked_by FROM ${S}.activity_tasks WHERE instance_id = $1`, [instanceId]);
+  const done = await hub.sql(`SELECT task_id, delivery_count, locked_by, at FROM ${S}.audit_activities WHERE instance_id = $1`, [instanceId]);
+  return [
+    `instance ${instanceId}: ${JSON.stringify(row.rows[0])}`,
+    'history (all executions):',
+    ...history.rows.map((h) => `  ${h.execution_id.slice(0, 8)} ${h.seq} ${h.event}`),
+    `inbox: ${JSON.stringify(inbox.rows)}`,
+    `activity tasks: ${JSON.stringify(tasks.rows)}`,
+    `completed activities: ${JSON.stringify(done.rows)}`,
+  ].join('\n');
+}
