@@ -26,6 +26,8 @@ export interface ServerSnapshot {
   atMs: number;
   xactCommit: number;
   xactRollback: number;
+  /** The next transaction id to be assigned, cluster-wide: only writing transactions take one. */
+  nextXid: number;
   /** Cluster-wide; undefined when the server does not expose the column. */
   walRecords?: number;
   walBytes?: number;
@@ -40,8 +42,11 @@ export interface ServerSnapshot {
 /** What happened between two snapshots. */
 export interface ServerDelta {
   elapsedMs: number;
+  /** Every committed transaction of the database, read-only ones (polls, waits) included. */
   commits: number;
   rollbacks: number;
+  /** Transactions that wrote (took a transaction id), cluster-wide. */
+  writeTransactions: number;
   walRecords?: number;
   walBytes?: number;
   walSyncs?: number;
@@ -66,6 +71,8 @@ export async function snapshot(server: BenchServer, database: string): Promise<S
       atMs: performance.now(),
       xactCommit: Number(db.rows[0]?.xact_commit ?? 0),
       xactRollback: Number(db.rows[0]?.xact_rollback ?? 0),
+      // Reading the snapshot's xmax does not itself assign a transaction id.
+      nextXid: Number((await c.query<{ x: string }>('SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS x')).rows[0]?.x ?? 0),
       ...(await readWal(c)),
       statements: await readStatements(c, database),
       pgCpuSeconds: server.postmasterPid === undefined ? undefined : treeCpuSeconds(server.postmasterPid),
@@ -122,6 +129,7 @@ export function delta(before: ServerSnapshot, after: ServerSnapshot, topN = 8): 
     elapsedMs: after.atMs - before.atMs,
     commits: after.xactCommit - before.xactCommit,
     rollbacks: after.xactRollback - before.xactRollback,
+    writeTransactions: after.nextXid - before.nextXid,
     walRecords: sub(before.walRecords, after.walRecords),
     walBytes: sub(before.walBytes, after.walBytes),
     walSyncs: sub(before.walSyncs, after.walSyncs),

@@ -63,19 +63,38 @@ export function parsePgbenchOutput(text: string): Omit<PgbenchResult, 'command'>
   };
 }
 
-/** Initialises a scale-1 pgbench database (the caller made it fresh) and runs TPC-B-like for `durationS`. */
+/** Built-in pgbench scripts the bench uses. */
+export type PgbenchScript = 'tpcb-like' | 'simple-update';
+
+function connection(server: BenchServer): { env: NodeJS.ProcessEnv; args: string[] } {
+  return {
+    env: { ...process.env, PGPASSWORD: server.password },
+    args: ['-h', server.host, '-p', String(server.port), '-U', server.user],
+  };
+}
+
+/** Initialises a scale-1 pgbench database in `database` (which the caller made fresh). */
+export async function initPgbench(path: string, server: BenchServer, database: string): Promise<void> {
+  const conn = connection(server);
+  await run(path, ['-i', '-s', '1', '-q', ...conn.args, database], { env: conn.env, maxBuffer: 16 << 20 });
+}
+
+/**
+ * Runs a built-in script for `durationS`: `tpcb-like` (the TPC-B-like default, whose one
+ * branch row at scale 1 every client updates) or `simple-update` (no hot rows: closer to the
+ * bare cost of a durable commit).
+ */
 export async function runPgbench(
   path: string,
   server: BenchServer,
   database: string,
-  opts: { clients: number; threads: number; durationS: number },
+  opts: { clients: number; threads: number; durationS: number; script?: PgbenchScript },
 ): Promise<PgbenchResult> {
-  const env = { ...process.env, PGPASSWORD: server.password };
-  const conn = ['-h', server.host, '-p', String(server.port), '-U', server.user];
-  await run(path, ['-i', '-s', '1', '-q', ...conn, database], { env, maxBuffer: 16 << 20 });
-  const args = ['-c', String(opts.clients), '-j', String(opts.threads), '-T', String(opts.durationS), ...conn, database];
-  const { stdout } = await run(path, args, { env, maxBuffer: 16 << 20 });
+  const conn = connection(server);
+  const script = opts.script ?? 'tpcb-like';
+  const shown = ['-b', script, '-c', String(opts.clients), '-j', String(opts.threads), '-T', String(opts.durationS)];
+  const { stdout } = await run(path, [...shown, ...conn.args, database], { env: conn.env, maxBuffer: 16 << 20 });
   const parsed = parsePgbenchOutput(stdout);
   if (!parsed) throw new Error(`pgbench printed no tps line:\n${stdout}`);
-  return { ...parsed, command: `pgbench ${args.slice(0, 6).join(' ')}` };
+  return { ...parsed, command: `pgbench ${shown.join(' ')}` };
 }

@@ -45,6 +45,8 @@ export interface Profile {
   elapsedMs: number;
   /** Workflows (orchestrations) completed in the window. */
   workflows: number;
+  /** What `workflows` counts when it is not workflows (pgbench: transactions). */
+  unitName?: string;
   /** Orchestration turns + activities executed, when the contender counts them. */
   workItems?: number;
   server: ServerDelta;
@@ -119,16 +121,18 @@ export function renderProfile(p: Profile): string {
   const d = p.server;
   const per = (n: number | undefined, by: number | undefined) => (n === undefined || !by ? 'n/a' : fmt(n / by));
   const cpu = (s: number | undefined) => (s === undefined ? 'n/a' : `${fmt(s)} s (${fmt((s / secs) * 100)}% of a core)`);
+  const unit = p.unitName ?? 'workflow';
   const lines = [
-    `${p.label}: ${fmt(p.workflows)} workflows in ${fmt(secs)} s` + (p.workItems ? `, ${fmt(p.workItems)} work items` : ''),
-    `  commits ${fmt(d.commits)} (${fmt(d.commits / secs)}/s), ${per(d.commits, p.workflows)} per workflow` +
-      (p.workItems ? `, ${per(p.workItems, d.commits)} work items per commit` : '') +
-      (d.rollbacks ? `, ${fmt(d.rollbacks)} rollbacks` : ''),
-    `  statements ${d.statementCalls === undefined ? 'n/a' : fmt(d.statementCalls)}, ${per(d.statementCalls, p.workflows)} per workflow` +
+    `${p.label}: ${fmt(p.workflows)} ${unit}s in ${fmt(secs)} s` + (p.workItems ? `, ${fmt(p.workItems)} work items` : ''),
+    `  commits ${fmt(d.commits)} (${fmt(d.commits / secs)}/s, ${per(d.commits, p.workflows)} per ${unit}), of which writing ` +
+      `${fmt(d.writeTransactions)} (${fmt(d.writeTransactions / secs)}/s, ${per(d.writeTransactions, p.workflows)} per ${unit})` +
+      (p.workItems ? `; ${per(p.workItems, d.writeTransactions)} work items per writing commit` : '') +
+      (d.rollbacks ? `; ${fmt(d.rollbacks)} rollbacks` : ''),
+    `  statements ${d.statementCalls === undefined ? 'n/a' : fmt(d.statementCalls)}, ${per(d.statementCalls, p.workflows)} per ${unit}` +
       (p.workItems ? `, ${per(d.statementCalls, p.workItems)} per work item` : ''),
     `  WAL ${d.walBytes === undefined ? 'n/a' : `${fmt(d.walBytes / 2 ** 20)} MiB`}, ${d.walSyncs === undefined ? 'n/a' : fmt(d.walSyncs)} fsyncs` +
       (d.walSyncs && d.walSyncMs !== undefined ? ` taking ${fmt(d.walSyncMs)} ms (${fmt(d.walSyncMs / d.walSyncs)} ms each)` : '') +
-      (d.walSyncs ? `, ${per(d.commits, d.walSyncs)} commits per fsync` : ''),
+      (d.walSyncs ? `, ${per(d.writeTransactions, d.walSyncs)} writing commits per fsync` : ''),
     `  CPU: postgres ${cpu(d.pgCpuSeconds)}, contender ${cpu(p.contenderCpuSeconds)}, driver ${cpu(p.driverCpuSeconds)}` +
       (d.system ? `; machine busy ${fmt((d.system.busy / (d.system.busy + d.system.idle + d.system.iowait)) * 100)}%, iowait ${fmt(d.system.iowait)} s` : ''),
   ];

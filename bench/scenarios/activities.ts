@@ -18,7 +18,7 @@ async function fanOutBatch(hub: DtkHub, count: number, width: number, prefix: st
   );
   await Promise.all(
     ids.map(async (id) => {
-      const s = await hub.client.waitForOrchestrationCompletion(id, { timeoutMs: 600000 });
+      const s = await hub.client.waitForOrchestrationCompletion(id, { timeoutMs: 120000 });
       if (s.status !== 'Completed' || s.output !== width) throw new Error(`fan-out ${id} ended ${s.status}: ${JSON.stringify(s.output ?? s.failure)}`);
     }),
   );

@@ -17,7 +17,7 @@ export const fanout: Scenario = {
       const once = async (id: string) => {
         const started = performance.now();
         await hub.client.scheduleNewOrchestration('fanOut', width, { instanceId: id });
-        const s = await hub.client.waitForOrchestrationCompletion(id, { timeoutMs: 600000 });
+        const s = await hub.client.waitForOrchestrationCompletion(id, { timeoutMs: 60000 });
         if (s.status !== 'Completed' || s.output !== width) throw new Error(`fan-out ${id} ended ${s.status}: ${JSON.stringify(s.output ?? s.failure)}`);
         return performance.now() - started;
       };

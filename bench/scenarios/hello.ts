@@ -15,7 +15,7 @@ export async function driveHelloChains(hub: DtkHub, count: number, concurrency: 
   return closedLoop(count, concurrency, async (i) => {
     const value = offset + i;
     const id = await hub.client.scheduleNewOrchestration('helloChain', value, { instanceId: `hello-${value}` });
-    const state = await hub.client.waitForOrchestrationCompletion(id, { timeoutMs: 300000 });
+    const state = await hub.client.waitForOrchestrationCompletion(id, { timeoutMs: 60000 });
     if (state.status !== 'Completed' || state.output !== value) {
       throw new Error(`hello chain ${id} ended ${state.status} with ${JSON.stringify(state.output ?? state.failure)}`);
     }

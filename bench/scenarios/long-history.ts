@@ -37,7 +37,7 @@ export const longHistory: Scenario = {
     const { times, elapsedMs } = await withDtkHub(ctx.server, { cpuProfDir: ctx.args.cpuProfDir, label: 'long-history' }, async (hub) => {
       const run = async (id: string, n: number) => {
         await hub.client.scheduleNewOrchestration('longChain', n, { instanceId: id });
-        const s = await hub.client.waitForOrchestrationCompletion(id, { timeoutMs: Math.max(600000, n * 200), withPayloads: true });
+        const s = await hub.client.waitForOrchestrationCompletion(id, { timeoutMs: Math.max(120000, n * 50), withPayloads: true });
         if (s.status !== 'Completed' || s.output !== n) throw new Error(`long chain ${id} ended ${s.status}: ${JSON.stringify(s.output ?? s.failure)}`);
       };
       // Warm the worker up first, so step 100 of the measured chain is not paying for JIT.
