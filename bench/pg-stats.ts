@@ -17,8 +17,14 @@ import { withClient } from './server.ts';
 export interface StatementCounters {
   query: string;
   calls: number;
+  /** Execution time inside the server. */
   totalMs: number;
+  /** Planning time (0 unless pg_stat_statements.track_planning is on). */
+  planMs: number;
   rows: number;
+  walBytes: number;
+  /** Full-page images written to WAL (first change of a page after a checkpoint). */
+  walFpi: number;
 }
 
 /** Counters at one instant. */
@@ -31,6 +37,7 @@ export interface ServerSnapshot {
   /** Cluster-wide; undefined when the server does not expose the column. */
   walRecords?: number;
   walBytes?: number;
+  walFpi?: number;
   walSyncs?: number;
   walSyncMs?: number;
   statements?: Map<string, StatementCounters>;
@@ -49,10 +56,13 @@ export interface ServerDelta {
   writeTransactions: number;
   walRecords?: number;
   walBytes?: number;
+  walFpi?: number;
   walSyncs?: number;
   walSyncMs?: number;
   /** Statements executed (round trips, as near as the server can tell). */
   statementCalls?: number;
+  /** Summed over every statement of the database. */
+  statementTotals?: { execMs: number; planMs: number; walBytes: number };
   /** The statements that took the most server time, most first. */
   topStatements?: StatementCounters[];
   pgCpuSeconds?: number;
@@ -88,7 +98,7 @@ async function readWal(c: pg.Client): Promise<Partial<ServerSnapshot>> {
     const row = r.rows[0] ?? {};
     const n = (k: string) => (row[k] === undefined || row[k] === null ? undefined : Number(row[k]));
     // Postgres 18 moved write/sync counts to pg_stat_io; those columns are then simply absent.
-    return { walRecords: n('wal_records'), walBytes: n('wal_bytes'), walSyncs: n('wal_sync'), walSyncMs: n('wal_sync_time') };
+    return { walRecords: n('wal_records'), walBytes: n('wal_bytes'), walFpi: n('wal_fpi'), walSyncs: n('wal_sync'), walSyncMs: n('wal_sync_time') };
   } catch {
     return {};
   }
@@ -96,14 +106,27 @@ async function readWal(c: pg.Client): Promise<Partial<ServerSnapshot>> {
 
 async function readStatements(c: pg.Client, database: string): Promise<Map<string, StatementCounters> | undefined> {
   try {
-    const r = await c.query<{ id: string; query: string; calls: string; total: number; rows: string }>(
+    const r = await c.query<{ id: string; query: string; calls: string; total: number; plan: number; rows: string; wal_bytes: string; wal_fpi: string }>(
       `SELECT s.queryid::text || ':' || s.userid::text || ':' || s.toplevel::text AS id, s.query, s.calls,
-              s.total_exec_time AS total, s.rows
+              s.total_exec_time AS total, s.total_plan_time AS plan, s.rows, s.wal_bytes, s.wal_fpi
          FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
         WHERE d.datname = $1`,
       [database],
     );
-    return new Map(r.rows.map((row) => [row.id, { query: row.query, calls: Number(row.calls), totalMs: Number(row.total), rows: Number(row.rows) }]));
+    return new Map(
+      r.rows.map((row) => [
+        row.id,
+        {
+          query: row.query,
+          calls: Number(row.calls),
+          totalMs: Number(row.total),
+          planMs: Number(row.plan),
+          rows: Number(row.rows),
+          walBytes: Number(row.wal_bytes),
+          walFpi: Number(row.wal_fpi),
+        },
+      ]),
+    );
   } catch {
     // Not loaded (an external server without shared_preload_libraries=pg_stat_statements).
     return undefined;
@@ -114,16 +137,30 @@ async function readStatements(c: pg.Client, database: string): Promise<Map<strin
 export function delta(before: ServerSnapshot, after: ServerSnapshot, topN = 8): ServerDelta {
   const sub = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? undefined : b - a);
   let statementCalls: number | undefined;
+  let statementTotals: ServerDelta['statementTotals'];
   let topStatements: StatementCounters[] | undefined;
   if (before.statements && after.statements) {
     const changed: StatementCounters[] = [];
     for (const [id, now] of after.statements) {
       const was = before.statements.get(id);
-      const d = { query: now.query, calls: now.calls - (was?.calls ?? 0), totalMs: now.totalMs - (was?.totalMs ?? 0), rows: now.rows - (was?.rows ?? 0) };
+      const d: StatementCounters = {
+        query: now.query,
+        calls: now.calls - (was?.calls ?? 0),
+        totalMs: now.totalMs - (was?.totalMs ?? 0),
+        planMs: now.planMs - (was?.planMs ?? 0),
+        rows: now.rows - (was?.rows ?? 0),
+        walBytes: now.walBytes - (was?.walBytes ?? 0),
+        walFpi: now.walFpi - (was?.walFpi ?? 0),
+      };
       if (d.calls > 0) changed.push(d);
     }
     statementCalls = changed.reduce((sum, s) => sum + s.calls, 0);
-    topStatements = changed.sort((a, b) => b.totalMs - a.totalMs).slice(0, topN);
+    statementTotals = {
+      execMs: changed.reduce((sum, s) => sum + s.totalMs, 0),
+      planMs: changed.reduce((sum, s) => sum + s.planMs, 0),
+      walBytes: changed.reduce((sum, s) => sum + s.walBytes, 0),
+    };
+    topStatements = changed.sort((a, b) => b.totalMs + b.planMs - (a.totalMs + a.planMs)).slice(0, topN);
   }
   return {
     elapsedMs: after.atMs - before.atMs,
@@ -132,9 +169,11 @@ export function delta(before: ServerSnapshot, after: ServerSnapshot, topN = 8): 
     writeTransactions: after.nextXid - before.nextXid,
     walRecords: sub(before.walRecords, after.walRecords),
     walBytes: sub(before.walBytes, after.walBytes),
+    walFpi: sub(before.walFpi, after.walFpi),
     walSyncs: sub(before.walSyncs, after.walSyncs),
     walSyncMs: sub(before.walSyncMs, after.walSyncMs),
     statementCalls,
+    statementTotals,
     topStatements,
     pgCpuSeconds: sub(before.pgCpuSeconds, after.pgCpuSeconds),
     system: systemCpuDelta(before.system, after.system),

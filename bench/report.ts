@@ -122,23 +122,42 @@ export function renderProfile(p: Profile): string {
   const per = (n: number | undefined, by: number | undefined) => (n === undefined || !by ? 'n/a' : fmt(n / by));
   const cpu = (s: number | undefined) => (s === undefined ? 'n/a' : `${fmt(s)} s (${fmt((s / secs) * 100)}% of a core)`);
   const unit = p.unitName ?? 'workflow';
+  const mib = (b: number | undefined) => (b === undefined ? 'n/a' : `${fmt(b / 2 ** 20)} MiB`);
   const lines = [
     `${p.label}: ${fmt(p.workflows)} ${unit}s in ${fmt(secs)} s` + (p.workItems ? `, ${fmt(p.workItems)} work items` : ''),
     `  commits ${fmt(d.commits)} (${fmt(d.commits / secs)}/s, ${per(d.commits, p.workflows)} per ${unit}), of which writing ` +
       `${fmt(d.writeTransactions)} (${fmt(d.writeTransactions / secs)}/s, ${per(d.writeTransactions, p.workflows)} per ${unit})` +
       (p.workItems ? `; ${per(p.workItems, d.writeTransactions)} work items per writing commit` : '') +
       (d.rollbacks ? `; ${fmt(d.rollbacks)} rollbacks` : ''),
-    `  statements ${d.statementCalls === undefined ? 'n/a' : fmt(d.statementCalls)}, ${per(d.statementCalls, p.workflows)} per ${unit}` +
-      (p.workItems ? `, ${per(d.statementCalls, p.workItems)} per work item` : ''),
-    `  WAL ${d.walBytes === undefined ? 'n/a' : `${fmt(d.walBytes / 2 ** 20)} MiB`}, ${d.walSyncs === undefined ? 'n/a' : fmt(d.walSyncs)} fsyncs` +
-      (d.walSyncs && d.walSyncMs !== undefined ? ` taking ${fmt(d.walSyncMs)} ms (${fmt(d.walSyncMs / d.walSyncs)} ms each)` : '') +
+    `  statements ${d.statementCalls === undefined ? 'n/a' : fmt(d.statementCalls)} (${per(d.statementCalls, p.workflows)} per ${unit}` +
+      (p.workItems ? `, ${per(d.statementCalls, p.workItems)} per work item` : '') +
+      ')' +
+      (d.statementTotals ? `: executing ${fmt(d.statementTotals.execMs)} ms, planning ${fmt(d.statementTotals.planMs)} ms` : ''),
+    `  WAL ${mib(d.walBytes)} (${per(d.walBytes === undefined ? undefined : d.walBytes / 1024, p.workflows)} KiB per ${unit}` +
+      (d.walFpi !== undefined ? `, ${fmt(d.walFpi)} full-page images` : '') +
+      `), ${d.walSyncs === undefined ? 'n/a' : fmt(d.walSyncs)} fsyncs` +
+      (d.walSyncs && d.walSyncMs !== undefined ? ` taking ${fmt(d.walSyncMs)} ms (${fmt(d.walSyncMs / d.walSyncs)} ms each, ${fmt((d.walSyncMs / p.elapsedMs) * 100)}% of the time)` : '') +
       (d.walSyncs ? `, ${per(d.writeTransactions, d.walSyncs)} writing commits per fsync` : ''),
-    `  CPU: postgres ${cpu(d.pgCpuSeconds)}, contender ${cpu(p.contenderCpuSeconds)}, driver ${cpu(p.driverCpuSeconds)}` +
-      (d.system ? `; machine busy ${fmt((d.system.busy / (d.system.busy + d.system.idle + d.system.iowait)) * 100)}%, iowait ${fmt(d.system.iowait)} s` : ''),
   ];
+  let cpuLine = `  CPU: postgres ${cpu(d.pgCpuSeconds)}, contender ${cpu(p.contenderCpuSeconds)}, driver ${cpu(p.driverCpuSeconds)}`;
+  if (d.system) {
+    const total = d.system.busy + d.system.idle + d.system.iowait;
+    cpuLine += `; machine busy ${fmt((d.system.busy / total) * 100)}%`;
+    if (d.pgCpuSeconds !== undefined) {
+      // Whatever else ran on the box meanwhile (other jobs, the kernel's own threads): a noisy-neighbour gauge.
+      const other = d.system.busy - d.pgCpuSeconds - (p.contenderCpuSeconds ?? 0) - (p.driverCpuSeconds ?? 0);
+      cpuLine += `, other processes ${cpu(Math.max(0, other))}`;
+    }
+    cpuLine += `, iowait ${fmt(d.system.iowait)} s`;
+  }
+  lines.push(cpuLine);
+  if (d.topStatements?.length) lines.push('    exec ms  plan ms     calls  WAL KiB  statement');
   for (const st of d.topStatements ?? []) {
     const text = st.query.replace(/\s+/g, ' ').trim();
-    lines.push(`    ${fmt(st.totalMs).padStart(7)} ms ${fmt(st.calls).padStart(8)} calls  ${text.length > 96 ? `${text.slice(0, 95)}…` : text}`);
+    lines.push(
+      `    ${fmt(st.totalMs).padStart(7)}  ${fmt(st.planMs).padStart(7)}  ${fmt(st.calls).padStart(8)}  ${fmt(st.walBytes / 1024).padStart(7)}  ` +
+        (text.length > 90 ? `${text.slice(0, 89)}…` : text),
+    );
   }
   return lines.join('\n');
 }

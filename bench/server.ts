@@ -16,6 +16,7 @@ import { startEmbeddedPostgres } from '../cli/src/embedded-postgres.ts';
 export const EMBEDDED_SETTINGS: Record<string, string> = {
   shared_preload_libraries: 'pg_stat_statements',
   'pg_stat_statements.max': '2000',
+  'pg_stat_statements.track_planning': 'on',
   track_io_timing: 'on',
   track_wal_io_timing: 'on',
   max_connections: '200',
