@@ -73,12 +73,17 @@ export async function completeActivities(client: C, S: string, channels: Channel
   const receivers = done.rows.filter((d) => d.version !== null);
   if (receivers.length > 0) {
     const ids = [...new Set(receivers.map((d) => d.instance_id))].sort();
+    // Every row is locked, even one that looks due already: a turn of that instance may be committing
+    // right now, and will clear next_visible_at without seeing this uncommitted message. Deciding on the
+    // row as the lock returns it (k, the latest version) keeps the message from being stranded; rows still
+    // due are not rewritten. MATERIALIZED keeps the planner from pushing the test below the lock, where it
+    // would read the stale version and skip the row without waiting.
     await client.query(
-      `UPDATE ${S}.instances i SET next_visible_at = now()
-         FROM (SELECT x.instance_id FROM ${S}.instances x WHERE x.instance_id = ANY($1::text[])
-                 AND (x.next_visible_at IS NULL OR x.next_visible_at > now())
-                ORDER BY x.instance_id FOR UPDATE) k
-        WHERE i.instance_id = k.instance_id`,
+      `WITH k AS MATERIALIZED (
+         SELECT x.instance_id, x.next_visible_at FROM ${S}.instances x WHERE x.instance_id = ANY($1::text[])
+          ORDER BY x.instance_id FOR UPDATE)
+       UPDATE ${S}.instances i SET next_visible_at = now()
+         FROM k WHERE i.instance_id = k.instance_id AND (k.next_visible_at IS NULL OR k.next_visible_at > now())`,
       [ids],
     );
     // Wake the workers of the orchestration's version, which need not be the activity's.
