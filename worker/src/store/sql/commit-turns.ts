@@ -35,6 +35,8 @@ export interface FencedInstance {
   name: string;
   parentInstanceId: string | null;
   parentExecutionId: string | null;
+  /** Status before this turn: waiters are notified only when a turn changes it. */
+  status: string;
 }
 
 /**
@@ -55,8 +57,8 @@ async function fence(client: C, S: string, turns: OrchestrationTurn[]): Promise<
     for (const x of t.terminateInstances ?? []) targets.add(x.instanceId);
   }
   for (const t of turns) targets.delete(t.instanceId);
-  const r = await client.query<{ instance_id: string; name: string; parent_instance_id: string | null; parent_execution_id: string | null; ours: boolean }>(
-    `SELECT i.instance_id, i.name, i.parent_instance_id, i.parent_execution_id,
+  const r = await client.query<{ instance_id: string; name: string; status: string; parent_instance_id: string | null; parent_execution_id: string | null; ours: boolean }>(
+    `SELECT i.instance_id, i.name, i.status, i.parent_instance_id, i.parent_execution_id,
             coalesce(i.execution_id = k.execution_id AND i.lock_token = k.token AND i.locked_until >= now(), false) AS ours
        FROM ${S}.instances i
        LEFT JOIN unnest($1::text[], $2::text[], $3::uuid[]) AS k(instance_id, execution_id, token) ON k.instance_id = i.instance_id
@@ -70,7 +72,7 @@ async function fence(client: C, S: string, turns: OrchestrationTurn[]): Promise<
       .filter((row) => row.ours)
       .map((row) => [
         row.instance_id,
-        { name: row.name, parentInstanceId: row.parent_instance_id, parentExecutionId: row.parent_execution_id },
+        { name: row.name, parentInstanceId: row.parent_instance_id, parentExecutionId: row.parent_execution_id, status: row.status },
       ]),
   );
 }
@@ -445,7 +447,8 @@ export async function commitTurnBatch(
   for (const v of activityVersions) notes.push([channels.work, `a:${v}`]);
   const orchestrationVersions = new Set([...subs.versions, ...delivered.filter((d) => d.visible_at.getTime() <= Date.now() + 5).map((d) => d.version)]);
   for (const v of orchestrationVersions) notes.push([channels.work, `o:${v}`]);
-  for (const f of finished) notes.push([channels.status, f.instance_id]);
+  // Only a changed status can satisfy a waiter's predicate; most turns leave it Running.
+  for (const f of finished) if (fenced.get(f.instance_id)?.status !== f.status) notes.push([channels.status, f.instance_id]);
   await notify(client, notes);
   return new Set(fenced.keys());
 }
