@@ -330,3 +330,19 @@ export async function describeInstance(hub: FaultHub, instanceId: string): Promi
     `completed activities: ${JSON.stringify(done.rows)}`,
   ].join('\n');
 }
+
+/**
+ * Waits until every instance finished; on a timeout the error shows the stuck instance as the hub
+ * holds it and the workers' last log lines.
+ */
+export async function waitAll(hub: FaultHub, workers: WorkerSet, ids: Iterable<string>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (const id of ids) {
+    try {
+      await hub.client.waitForOrchestrationCompletion(id, { timeoutMs: Math.max(1, deadline - Date.now()), withPayloads: false });
+    } catch (err) {
+      const logs = workers.children.map((c) => `── ${c.id} (last lines):\n${c.log().slice(-3000)}`).join('\n');
+      throw new Error(`${(err as Error).message}\n${await describeInstance(hub, id)}\n${logs}`, { cause: err });
+    }
+  }
+}
