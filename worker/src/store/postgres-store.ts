@@ -274,7 +274,7 @@ export class PostgresHubStore implements HubStore {
     const key = `${kind === 'orchestration' ? 'o' : 'a'}:${version}`;
     let wait = maxWaitMs;
     // Timers and expired leases become visible without any notification: sleep no longer than that.
-    const next = await this.#nextDue(kind, version);
+    const next = await this.#nextDueCached(kind, version);
     if (next !== undefined) wait = Math.max(0, Math.min(wait, next));
     if (wait === 0) return;
     await new Promise<void>((resolve) => {
@@ -291,6 +291,25 @@ export class PostgresHubStore implements HubStore {
       signal?.addEventListener('abort', done, { once: true });
     });
   }
+
+  /**
+   * #nextDue, read at most every 200 ms per kind and version: idle loops would otherwise spend a
+   * round trip on it after every empty claim. A timer someone else set meanwhile fires at most
+   * that much later; one already due is never served from the cache.
+   */
+  async #nextDueCached(kind: 'orchestration' | 'activity', version: string): Promise<number | undefined> {
+    const key = `${kind}:${version}`;
+    const now = Date.now();
+    const hit = this.#dueCache.get(key);
+    if (hit && now - hit.readAt < 200 && (hit.dueAt === undefined || hit.dueAt > now)) {
+      return hit.dueAt === undefined ? undefined : hit.dueAt - now;
+    }
+    const ms = await this.#nextDue(kind, version);
+    this.#dueCache.set(key, { readAt: now, dueAt: ms === undefined ? undefined : now + ms });
+    return ms;
+  }
+
+  readonly #dueCache = new Map<string, { readAt: number; dueAt: number | undefined }>();
 
   /** Milliseconds until the next future work item of this kind becomes visible, if any. */
   async #nextDue(kind: 'orchestration' | 'activity', version: string): Promise<number | undefined> {
