@@ -95,7 +95,10 @@ export async function startE2e(prefix: string, operator: OperatorSettings = {}):
     namespace,
     baseEnv: { KUBECONFIG: cp.kubeconfigPath, DTK_LOG_LEVEL: process.env.DTK_E2E_LOG_LEVEL ?? 'info' },
     backoff: { initialMs: 500, maxMs: 2000 },
-    resyncMs: 5000,
+    // The kubelet hashes pod templates as JSON text, and its periodic lists and its watch order keys differently:
+    // every relist would look like a template change and restart every replica. Deployments created after start
+    // are only ever seen through the watch, so a relist period longer than any test file keeps hashes stable.
+    resyncMs: 600_000,
     log: () => undefined,
     config: {
       images: {
