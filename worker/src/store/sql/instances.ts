@@ -137,6 +137,11 @@ export async function sendControl(client: C, S: string, channels: Channels, inst
   const finished = ['Completed', 'Failed', 'Terminated'].includes(row.status);
   if (finished) {
     if (op.kind === 'terminate') return false;
+    // A retry of a raise that was accepted before the instance finished is still the no-op its key promises.
+    if (op.kind === 'raise' && op.idempotencyKey !== undefined) {
+      const seen = await client.query(`SELECT 1 FROM ${S}.event_keys WHERE instance_id = $1 AND key = $2`, [instanceId, op.idempotencyKey]);
+      if (seen.rows.length > 0) return false;
+    }
     throw new InvalidInstanceStateError(instanceId, row.status, op.kind === 'raise' ? 'raise an event on' : op.kind);
   }
   if (op.kind === 'raise' && op.idempotencyKey !== undefined) {
