@@ -35,10 +35,11 @@ export async function deployHub(e2e: E2e, name: string, spec: Partial<TaskHubSpe
 }
 
 /** Deletes a hub (its deletionPolicy decides what happens to the data) and waits until it is gone. */
-export async function deleteHub(e2e: E2e, hub: Hub): Promise<void> {
-  await hub.client.close();
-  await e2e.client.delete(TASKHUBS, e2e.namespace, hub.name);
-  await eventually(`TaskHub ${hub.name} deleted`, async () => ((await e2e.client.get(TASKHUBS, e2e.namespace, hub.name)) ? undefined : true), {
+export async function deleteHub(e2e: E2e, hub: Hub | string): Promise<void> {
+  const name = typeof hub === 'string' ? hub : hub.name;
+  if (typeof hub !== 'string') await hub.client.close();
+  await e2e.client.delete(TASKHUBS, e2e.namespace, name);
+  await eventually(`TaskHub ${name} deleted`, async () => ((await e2e.client.get(TASKHUBS, e2e.namespace, name)) ? undefined : true), {
     timeoutMs: 20_000,
   });
 }
