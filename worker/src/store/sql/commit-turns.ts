@@ -77,33 +77,50 @@ async function fence(client: C, S: string, turns: OrchestrationTurn[]): Promise<
   );
 }
 
-async function insertHistory(client: C, S: string, turns: OrchestrationTurn[]): Promise<void> {
-  const ids: string[] = [];
-  const execs: string[] = [];
-  const seqs: number[] = [];
-  const kinds: string[] = [];
-  const events: string[] = [];
+/**
+ * Appends history, deletes consumed messages and inserts scheduled activities in one statement:
+ * the three touch different tables and depend on nothing written in this transaction, so they
+ * share a round trip. Returns the versions that got activity work (for notifications).
+ */
+async function writeTurnRows(client: C, S: string, turns: OrchestrationTurn[]): Promise<Set<string>> {
+  const h: [string[], string[], number[], string[], string[]] = [[], [], [], [], []];
+  const a: [string[], string[], number[], string[], string[], (string | null)[]] = [[], [], [], [], [], []];
+  const consumed: string[] = [];
   for (const t of turns) {
-    if (t.continueAsNew) continue; // the old execution's history is dropped below
-    t.newHistory.forEach((e, i) => {
-      ids.push(t.instanceId);
-      execs.push(t.executionId);
-      seqs.push(t.historyStartSeq + i);
-      kinds.push(e.kind);
-      events.push(JSON.stringify(e));
-    });
+    consumed.push(...t.consumedMessageIds);
+    // A continue-as-new turn's history is dropped with its execution, so it is not written.
+    if (!t.continueAsNew) {
+      t.newHistory.forEach((e, i) => {
+        h[0].push(t.instanceId);
+        h[1].push(t.executionId);
+        h[2].push(t.historyStartSeq + i);
+        h[3].push(e.kind);
+        h[4].push(JSON.stringify(e));
+      });
+    }
+    for (const act of t.activities) {
+      a[0].push(t.instanceId);
+      a[1].push(t.executionId);
+      a[2].push(act.taskId);
+      a[3].push(act.name);
+      a[4].push(act.version);
+      a[5].push(act.input ?? null);
+    }
   }
-  if (ids.length === 0) return;
+  if (h[0].length === 0 && consumed.length === 0 && a[0].length === 0) return new Set();
   await client.query(
-    `INSERT INTO ${S}.history (instance_id, execution_id, seq, kind, event)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[])`,
-    [ids, execs, seqs, kinds, events],
+    `WITH appended AS (
+       INSERT INTO ${S}.history (instance_id, execution_id, seq, kind, event)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[])),
+     consumed AS (
+       DELETE FROM ${S}.inbox WHERE id = ANY($6::bigint[])),
+     scheduled AS (
+       INSERT INTO ${S}.activity_tasks (instance_id, execution_id, task_id, name, version, input)
+       SELECT * FROM unnest($7::text[], $8::text[], $9::int[], $10::text[], $11::text[], $12::text[]))
+     SELECT 1`,
+    [...h, consumed, ...a],
   );
-}
-
-async function deleteConsumed(client: C, S: string, turns: OrchestrationTurn[]): Promise<void> {
-  const ids = turns.flatMap((t) => t.consumedMessageIds);
-  if (ids.length > 0) await client.query(`DELETE FROM ${S}.inbox WHERE id = ANY($1::bigint[])`, [ids]);
+  return new Set(a[4]);
 }
 
 /**
@@ -138,27 +155,6 @@ async function dropOldExecutions(client: C, S: string, turns: OrchestrationTurn[
     requeue.set(m.instance_id, list);
   }
   return requeue;
-}
-
-async function insertActivities(client: C, S: string, turns: OrchestrationTurn[]): Promise<Set<string>> {
-  const cols: [string[], string[], number[], string[], string[], (string | null)[]] = [[], [], [], [], [], []];
-  for (const t of turns) {
-    for (const a of t.activities) {
-      cols[0].push(t.instanceId);
-      cols[1].push(t.executionId);
-      cols[2].push(a.taskId);
-      cols[3].push(a.name);
-      cols[4].push(a.version);
-      cols[5].push(a.input ?? null);
-    }
-  }
-  if (cols[0].length === 0) return new Set();
-  await client.query(
-    `INSERT INTO ${S}.activity_tasks (instance_id, execution_id, task_id, name, version, input)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[])`,
-    cols,
-  );
-  return new Set(cols[4]);
 }
 
 /** Outcome of creating a batch's sub-orchestrations. */
@@ -427,10 +423,8 @@ export async function commitTurnBatch(
   const fenced = await fence(client, S, turns);
   const ok = turns.filter((t) => fenced.has(t.instanceId));
   if (ok.length === 0) return new Set();
-  await insertHistory(client, S, ok);
-  await deleteConsumed(client, S, ok);
+  const activityVersions = await writeTurnRows(client, S, ok);
   const requeued = await dropOldExecutions(client, S, ok);
-  const activityVersions = await insertActivities(client, S, ok);
   const subs = await insertSubOrchestrations(client, S, ok, fenced, now);
   const messages = [...collectMessages(ok, fenced, requeued, now), ...subs.refusals];
   const switching = new Map(ok.filter((t) => t.continueAsNew).map((t) => [t.instanceId, t.continueAsNew!.newExecutionId]));
