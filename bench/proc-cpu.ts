@@ -73,6 +73,15 @@ export function treeCpuSeconds(pid: number): number | undefined {
   return ticks / clockTicks();
 }
 
+/**
+ * CPU seconds of this process's children that have exited and been reaped (pgbench runs this
+ * way); undefined off Linux.
+ */
+export function reapedChildrenCpuSeconds(): number | undefined {
+  const stat = readStat(process.pid);
+  return stat ? stat.reaped / clockTicks() : undefined;
+}
+
 /** Whole-machine CPU counters from /proc/stat, in seconds summed over all cores. */
 export interface SystemCpu {
   busy: number;

@@ -6,6 +6,7 @@
  */
 import { measured } from '../measure.ts';
 import { findPgbench, initPgbench, runPgbench, type PgbenchScript } from '../pgbench.ts';
+import { reapedChildrenCpuSeconds } from '../proc-cpu.ts';
 import { emptyOutcome, type ScenarioOutcome } from '../report.ts';
 import { dropDatabase, freshDatabase } from '../server.ts';
 import { type BenchContext, type Scenario } from './context.ts';
@@ -29,7 +30,9 @@ export const limit: Scenario = {
       try {
         await initPgbench(where.path, ctx.server, DATABASE);
         for (const script of ['tpcb-like', 'simple-update'] as const) {
+          const cpu0 = reapedChildrenCpuSeconds();
           const m = await measured(ctx.server, DATABASE, () => runPgbench(where.path, ctx.server, DATABASE, { ...opts, script }));
+          const cpu1 = reapedChildrenCpuSeconds();
           tps[script] = m.value.tps;
           ctx.log(`  pgbench ${script}: ${m.value.tps.toFixed(0)} tps`);
           out.rows.push({
@@ -45,6 +48,8 @@ export const limit: Scenario = {
             workflows: m.value.transactions ?? 0,
             unitName: 'transaction',
             server: m.server,
+            // pgbench is a child of this process: once reaped, its CPU shows in our children's total.
+            contenderCpuSeconds: cpu0 === undefined || cpu1 === undefined ? undefined : cpu1 - cpu0,
           });
         }
       } finally {
