@@ -21,6 +21,7 @@ export interface LeaderElectionOptions {
   leaseDurationMs: number;
   renewDeadlineMs: number;
   retryPeriodMs: number;
+  /** Should carry the identity in its bindings (main.ts binds it for every record). */
   logger: Logger;
   onStartedLeading: () => void;
   onStoppedLeading: () => void;
@@ -79,12 +80,15 @@ export class LeaderElector {
     void tick();
   }
 
-  /** Stops campaigning and, when leading, releases the lease. */
-  async stop(): Promise<void> {
+  /**
+   * Stops campaigning and, when leading, releases the lease. `release: false` leaves the lease to expire, which is
+   * what a killed process amounts to.
+   */
+  async stop(options: { release?: boolean } = {}): Promise<void> {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
     await this.#running;
-    if (!this.#leading) return;
+    if (!this.#leading || options.release === false) return;
     this.#leading = false;
     try {
       const lease = await this.#client.get<LeaseObject>(LEASES, this.#o.namespace, this.#o.name);
@@ -110,12 +114,12 @@ export class LeaderElector {
       this.#lastRenew = now;
       if (!this.#leading) {
         this.#leading = true;
-        this.#o.logger.info({ identity: this.#o.identity, lease: this.#o.name }, 'became leader');
+        this.#o.logger.info({ lease: this.#o.name }, 'became leader');
         this.#o.onStartedLeading();
       }
     } else if (this.#leading && now - this.#lastRenew > this.#o.renewDeadlineMs) {
       this.#leading = false;
-      this.#o.logger.error({ identity: this.#o.identity }, 'could not renew the leader lease in time; stopping leading');
+      this.#o.logger.error({ lease: this.#o.name }, 'could not renew the leader lease in time; stopping leading');
       this.#o.onStoppedLeading();
     }
   }
