@@ -148,6 +148,8 @@ describe('the WorkflowDeployment reconciler', () => {
       const drainedSince = await expectVersionDrained(wd, 'v1');
       await expectDeploymentReplicas(wd, 'v1', 0);
       const scaled = versionStatus(await expectVersionState(wd, 'v1', 'Drained'), 'v1');
+      const printed = await cp.kubectl(['get', 'wd', 'orders', '-n', ns, '--no-headers']);
+      assert.match(printed.stdout, /^orders\s+v2\s+v2\s+100\s+v1:Drained,v2:Current\s/);
       assert.ok(Date.parse(scaled?.scaledDownAt ?? '') - drainedSince.getTime() >= 2000, 'scaled down only after scaleDownDelay');
       await expectDeploymentGone(wd, 'v1');
       const final = await expectStatus(wd, 'v1 removed from status', (o) => versionStatus(o, 'v1') === undefined);

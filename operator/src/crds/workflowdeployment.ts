@@ -71,6 +71,8 @@ export interface WorkflowDeploymentStatus {
   rampPercent?: number;
   rollout?: { version: string; step: number; stepStartedAt: string };
   versions?: VersionStatus[];
+  /** One line for `kubectl get wd`, e.g. `v2:Current,v1:Draining(3)`. */
+  versionSummary?: string;
   replicas?: number;
   selector?: string;
   conditions?: Condition[];
@@ -251,6 +253,7 @@ export const workflowDeploymentStatusSchema: SchemaNode = {
         },
       },
     },
+    versionSummary: { type: 'string', description: 'The versions and their states in one line, e.g. v2:Current,v1:Draining(3).' },
     replicas: { type: 'integer', description: 'Replicas of the current version (scale subresource).' },
     selector: { type: 'string', description: 'Label selector of the current version pods (scale subresource).' },
     conditions: conditionsSchema('Available and Progressing.'),
@@ -262,7 +265,7 @@ export const workflowDeploymentColumns = [
   { name: 'Current', type: 'string', jsonPath: '.status.currentVersion' },
   { name: 'Target', type: 'string', jsonPath: '.status.targetVersion' },
   { name: 'Ramp', type: 'integer', jsonPath: '.status.rampPercent' },
-  { name: 'Versions', type: 'string', jsonPath: '.status.versions[*].version' },
+  { name: 'Versions', type: 'string', jsonPath: '.status.versionSummary' },
   { name: 'Available', type: 'string', jsonPath: '.status.conditions[?(@.type=="Available")].status', priority: 1 },
   { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
 ];

@@ -55,6 +55,9 @@ export function applyCompleted(pass: CompletedPass, now: Date): (status: Workflo
     if (pass.decision.progress) status.rollout = pass.decision.progress;
     else delete status.rollout;
     status.versions = pass.versions;
+    status.versionSummary = pass.versions
+      .map((v) => `${v.version}:${v.state}${v.state === 'Draining' && v.runningInstances ? `(${v.runningInstances})` : ''}`)
+      .join(',');
     status.replicas = pass.currentReplicas;
     if (pass.selector) status.selector = pass.selector;
     const available = pass.current !== undefined && pass.currentReady >= Math.min(1, pass.currentDesired);
