@@ -147,10 +147,10 @@ describe('the WorkflowDeployment reconciler', () => {
       await expectCurrentVersion(wd, 'v2');
       const drainedSince = await expectVersionDrained(wd, 'v1');
       await expectDeploymentReplicas(wd, 'v1', 0);
-      const scaled = versionStatus(await expectVersionState(wd, 'v1', 'Drained'), 'v1');
+      const scaled = versionStatus(await expectStatus(wd, 'v1 scaled down', (o) => versionStatus(o, 'v1')?.scaledDownAt !== undefined), 'v1');
       const printed = await cp.kubectl(['get', 'wd', 'orders', '-n', ns, '--no-headers']);
       assert.match(printed.stdout, /^orders\s+v2\s+v2\s+100\s+v1:Drained,v2:Current\s/);
-      assert.ok(Date.parse(scaled?.scaledDownAt ?? '') - drainedSince.getTime() >= 2000, 'scaled down only after scaleDownDelay');
+      assert.ok(Date.parse(scaled?.scaledDownAt ?? '') - drainedSince.getTime() >= 2000, `scaled down at ${scaled?.scaledDownAt}, drained since ${drainedSince.toISOString()}: ${JSON.stringify(scaled)}`);
       await expectDeploymentGone(wd, 'v1');
       const final = await expectStatus(wd, 'v1 removed from status', (o) => versionStatus(o, 'v1') === undefined);
       assert.deepEqual(final.status?.versions?.map((v) => v.version), ['v2']);
