@@ -190,3 +190,23 @@ test('waitForOrchestrationCompletion returns within 100 ms of completion', async
     assert.ok(lag < 100, `wait returned ${lag} ms after completion`);
   });
 });
+
+test('a timer firing after completion leaves the result and completion time alone', async () => {
+  const register = (w: Worker) =>
+    w.addOrchestrator('first-wins', function* (ctx: OrchestrationContext): Gen<unknown> {
+      const winner = yield* ctx.whenAny<unknown>([ctx.waitForExternalEvent('go'), ctx.createTimer(400)]);
+      return winner.isComplete ? 'event' : 'timer';
+    });
+  await withRuntime(register, async ({ client }) => {
+    const id = await client.scheduleNewOrchestration('first-wins');
+    await client.waitForOrchestrationStart(id);
+    await client.raiseEvent(id, 'go');
+    const done = await client.waitForOrchestrationCompletion(id);
+    assert.equal(done.output, 'event');
+    await new Promise((r) => setTimeout(r, 900)); // the losing timer fires and is dropped
+    const later = await client.getOrchestrationState(id);
+    assert.equal(later?.status, 'Completed');
+    assert.equal(later?.output, 'event');
+    assert.equal(later?.completedAt?.getTime(), done.completedAt?.getTime());
+  });
+});

@@ -347,7 +347,7 @@ async function finish(client: C, S: string, turns: OrchestrationTurn[]): Promise
         version = coalesce(k.new_version, i.version),
         input = CASE WHEN k.new_execution IS NOT NULL THEN k.new_input ELSE i.input END,
         updated_at = now(),
-        completed_at = CASE WHEN k.status IN ('Completed', 'Failed', 'Terminated') THEN now() ELSE NULL END,
+        completed_at = CASE WHEN k.has_output THEN now() WHEN k.status IN ('Completed', 'Failed', 'Terminated') THEN i.completed_at ELSE NULL END,
         lock_token = NULL, locked_until = NULL, locked_by = NULL,
         next_visible_at = (SELECT min(m.visible_at) FROM ${S}.inbox m WHERE m.instance_id = i.instance_id)
        FROM unnest($1::text[], $2::text[], $3::bool[], $4::text[], $5::text[], $6::bool[], $7::text[], $8::text[], $9::text[], $10::text[])
@@ -357,7 +357,9 @@ async function finish(client: C, S: string, turns: OrchestrationTurn[]): Promise
     [
       turns.map((t) => t.instanceId),
       turns.map((t) => (t.continueAsNew ? 'Running' : t.status)),
-      turns.map((t) => t.status === 'Completed' || t.status === 'Failed' || t.status === 'Terminated'),
+      // Only the turn that finishes the instance writes its result; a later turn that merely drops late
+      // messages (a timer firing after completion) carries the terminal status but must not blank it.
+      turns.map((t) => t.output !== undefined || t.failure !== undefined || t.newHistory.some((e) => e.kind === 'ExecutionCompleted')),
       turns.map((t) => t.output ?? null),
       turns.map((t) => (t.failure ? JSON.stringify(t.failure) : null)),
       turns.map((t) => t.customStatus !== undefined),
