@@ -35,7 +35,10 @@ export async function migrate(db: Database, schema: string): Promise<{ from: num
     if (migration.version <= to) continue;
     const applied = await db.transaction(async (client) => {
       await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [lockKey(schema)]);
-      await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+      // Only when missing: Postgres checks CREATE on the database before IF NOT EXISTS, and a
+      // hub role provisioned by the operator owns its schema but may not create schemas.
+      const exists = await client.query(`SELECT 1 FROM pg_namespace WHERE nspname = $1`, [schema]);
+      if (exists.rowCount === 0) await client.query(`CREATE SCHEMA "${schema}"`);
       await client.query(
         `CREATE TABLE IF NOT EXISTS "${schema}".schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
       );
