@@ -425,5 +425,14 @@ function keyOf(deployment: V1Deployment): string {
 
 /** Like the pod-template-hash label: a change to the template means new replicas. */
 function templateHash(deployment: V1Deployment): string {
-  return createHash('sha256').update(JSON.stringify(deployment.spec?.template ?? {})).digest('hex').slice(0, 8);
+  return createHash('sha256').update(canonicalJson(deployment.spec?.template ?? {})).digest('hex').slice(0, 8);
+}
+
+/** JSON with object keys sorted, so a list and a watch of the same template hash alike. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
 }
