@@ -9,7 +9,7 @@ import { toError } from '../errors.ts';
 import { OrchestrationExecutor, type ExecutionResult, type OrchestratorRegistry } from '../orchestration/executor.ts';
 import { isTerminal, type ExecutionStartedEvent, type HistoryEvent } from '../orchestration/history.ts';
 import type { HubStore, OrchestrationTurn, OrchestrationWorkItem } from '../store/types.ts';
-import { ReplayCache } from './replay-cache.ts';
+import { ReplayCache, type CachedExecution } from './replay-cache.ts';
 import { checkTurnPayloads } from './payload-limits.ts';
 import { buildDiscardTurn, buildTurn } from './turn.ts';
 import type { VersionRouting } from './version-routing.ts';
@@ -130,6 +130,7 @@ export class OrchestrationLoop {
       const length = item.historyOffset + item.history.length;
       return { turn: buildDiscardTurn(item, length), executor: undefined, started: undefined, finished: true };
     }
+    if (item.unreadable !== undefined) return this.#unreadableTurn(item, cached);
     const usable =
       cached !== undefined &&
       cached.executionId === item.executionId &&
@@ -172,6 +173,43 @@ export class OrchestrationLoop {
       turn = buildTurn(item, result, turnContext);
     }
     return { turn, executor: result.isComplete ? undefined : executor, started, finished: result.isComplete };
+  }
+
+  /**
+   * Some of the instance's stored data cannot be read (the store parked unreadable messages): replaying
+   * would fail the same way every time, so the instance fails now, naming what could not be read. The
+   * readable messages are recorded and consumed; a parent still hears of the failure when the start
+   * event is readable.
+   */
+  #unreadableTurn(item: OrchestrationWorkItem, cached: CachedExecution | undefined): PendingTurn {
+    const messageEvents = item.messages.map((m) => m.event);
+    const sameExecution = cached?.executionId === item.executionId ? cached : undefined;
+    const started = sameExecution?.started ?? findStarted(item.history) ?? findStarted(messageEvents);
+    const now = turnTime(sameExecution?.lastTurnAt ?? item.history[item.history.length - 1]?.timestamp, messageEvents);
+    this.#o.logger.error({ instanceId: item.instanceId, version: item.version, reason: item.unreadable }, 'instance data cannot be read; failing the instance');
+    const result: ExecutionResult = {
+      actions: [
+        {
+          kind: 'CompleteOrchestration',
+          id: -1,
+          status: 'Failed',
+          failure: { errorType: 'UnreadableMessageError', message: item.unreadable ?? 'unreadable data', nonRetriable: true },
+        },
+      ],
+      customStatus: undefined,
+      customStatusChanged: false,
+      isSuspended: false,
+      isComplete: true,
+    };
+    const turn = buildTurn(item, result, {
+      now,
+      started,
+      newEvents: [{ kind: 'OrchestratorStarted', timestamp: now }, ...messageEvents],
+      historyLength: item.historyOffset + item.history.length,
+      resolveVersion: (requested: string | undefined, own: string) => this.#o.routing.resolve(requested, own),
+      newExecutionId: () => randomUUID(),
+    });
+    return { turn, executor: undefined, started, finished: true };
   }
 
   #userLog(item: OrchestrationWorkItem) {

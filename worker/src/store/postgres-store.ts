@@ -11,6 +11,7 @@ import { NotificationListener } from './listener.ts';
 import { checkSchema, migrate } from './migrate.ts';
 import * as activities from './sql/activities.ts';
 import * as claims from './sql/claim-orchestrations.ts';
+import { parkMessages } from './sql/dead-letters.ts';
 import { commitTurnBatch } from './sql/commit-turns.ts';
 import * as instances from './sql/instances.ts';
 import { listInstances } from './sql/listing.ts';
@@ -106,11 +107,14 @@ export class PostgresHubStore implements HubStore {
         ids.map((id) => offsets.get(id) ?? 0),
       ),
     ]);
-    const { items, stale } = claims.assembleWorkItems(claimed, inbox, history, offsets, token);
+    const { items, stale, unreadable } = claims.assembleWorkItems(claimed, inbox, history, offsets, token);
     await claims.dropStaleMessages(this.#db, this.#S, stale);
-    const idle = items.filter((i) => i.messages.length === 0).map((i) => i.instanceId);
+    await parkMessages(this.#db, this.#S, unreadable);
+    // An instance whose only message was unreadable still has work: the runtime fails it.
+    const hasWork = (i: OrchestrationWorkItem) => i.messages.length > 0 || i.unreadable !== undefined;
+    const idle = items.filter((i) => !hasWork(i)).map((i) => i.instanceId);
     await claims.releaseIdle(this.#db, this.#S, idle, token);
-    return items.filter((i) => i.messages.length > 0);
+    return items.filter(hasWork);
   }
 
   /**

@@ -95,6 +95,20 @@ export interface ActivityTaskRow {
   created_at: Date;
 }
 
+/** `dead_letters`: inbox messages a claim could not read, moved here with the reason (the instance fails). */
+export interface DeadLetterRow {
+  /** The inbox row's id. */
+  id: string;
+  instance_id: string;
+  execution_id: string | null;
+  /** The message exactly as it was stored. */
+  event: string;
+  visible_at: Date;
+  /** Why it could not be read, e.g. the JSON parser's message. */
+  reason: string;
+  parked_at: Date;
+}
+
 /** `versions`: routing of new starts and drain state, written by the operator (or `setRouting`). */
 export interface VersionRow {
   version: string;

@@ -32,6 +32,14 @@ export interface OrchestrationWorkItem {
   historyOffset: number;
   /** Visible inbox messages, oldest first. */
   messages: InboxMessage[];
+  /**
+   * Set when some of the instance's stored data could not be read (corrupt JSON, or JSON that is no
+   * history event): says what and why. Unreadable inbox messages were moved to the hub's dead-letter
+   * table and are not in `messages`. The runtime fails the instance with this reason instead of
+   * replaying it. With an unreadable history row, `history` holds the readable events only and
+   * `historyOffset + history.length` is still the stored length.
+   */
+  unreadable?: string;
 }
 
 export interface ScheduledActivity {

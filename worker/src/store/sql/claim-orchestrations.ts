@@ -5,6 +5,7 @@
 import type { Queryable } from '../db.ts';
 import type { HistoryEvent, RuntimeStatus } from '../../orchestration/history.ts';
 import type { InboxMessage, OrchestrationWorkItem } from '../types.ts';
+import type { Unreadable } from './dead-letters.ts';
 
 type Q = Queryable;
 
@@ -91,16 +92,36 @@ export async function dropStaleMessages(db: Q, S: string, ids: string[]): Promis
   if (ids.length > 0) await db.query(`DELETE FROM ${S}.inbox WHERE id = ANY($1::bigint[])`, [ids]);
 }
 
-/** Assembles work items from the three reads. */
+/**
+ * Parses a stored event. Rows are written only by dtk, but a bug, a hand edit or a foreign writer
+ * can leave one that is not JSON or not an event; it is reported, never thrown, so one bad row
+ * cannot fail every claim that picks it up.
+ */
+export function readEvent(text: string): { event: HistoryEvent } | { reason: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    return { reason: `not valid JSON: ${err instanceof Error ? err.message : String(err)}` };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { reason: 'not a history event: not a JSON object' };
+  if (typeof (value as { kind?: unknown }).kind !== 'string') return { reason: 'not a history event: no string "kind"' };
+  return { event: value as HistoryEvent };
+}
+
+/** Assembles work items from the three reads; unreadable inbox rows are returned for parking. */
 export function assembleWorkItems(
   claimed: Awaited<ReturnType<typeof claimInstances>>,
   inbox: Awaited<ReturnType<typeof readInbox>>,
   history: Awaited<ReturnType<typeof readHistorySince>>,
   offsets: Map<string, number>,
   token: string,
-): { items: OrchestrationWorkItem[]; stale: string[] } {
+): { items: OrchestrationWorkItem[]; stale: string[]; unreadable: Unreadable[] } {
   const byId = new Map<string, OrchestrationWorkItem>();
   const stale: string[] = [];
+  const unreadable: Unreadable[] = [];
+  const problems = new Map<string, string[]>();
+  const report = (instanceId: string, problem: string) => problems.set(instanceId, [...(problems.get(instanceId) ?? []), problem]);
   for (const c of claimed) {
     byId.set(c.instance_id, {
       instanceId: c.instance_id,
@@ -121,14 +142,36 @@ export function assembleWorkItems(
       stale.push(m.id);
       continue;
     }
-    item.messages.push({ id: m.id, event: JSON.parse(m.event) as HistoryEvent } satisfies InboxMessage);
+    const read = readEvent(m.event);
+    if ('reason' in read) {
+      unreadable.push({ id: m.id, reason: read.reason });
+      report(m.instance_id, `inbox message ${m.id} cannot be read (${read.reason}); it was moved to the hub's dead_letters table`);
+      continue;
+    }
+    item.messages.push({ id: m.id, event: read.event } satisfies InboxMessage);
   }
-  for (const h of history) byId.get(h.instance_id)?.history.push(JSON.parse(h.event) as HistoryEvent);
+  const rowsRead = new Map<string, number>();
+  for (const h of history) {
+    const item = byId.get(h.instance_id);
+    if (!item) continue;
+    const seq = item.historyOffset + (rowsRead.get(h.instance_id) ?? 0);
+    rowsRead.set(h.instance_id, seq - item.historyOffset + 1);
+    const read = readEvent(h.event);
+    if ('reason' in read) report(h.instance_id, `history event ${seq} of execution ${item.executionId} cannot be read (${read.reason})`);
+    else item.history.push(read.event);
+  }
+  for (const [id, list] of problems) {
+    const item = byId.get(id);
+    if (!item) continue;
+    item.unreadable = list.join('; ');
+    // Keep offset + history.length equal to the stored length when history rows were skipped.
+    item.historyOffset += (rowsRead.get(id) ?? 0) - item.history.length;
+  }
   // An execution begins with its ExecutionStarted even when an event raised before a scheduled
   // start became visible earlier (sort is stable: everything else keeps its order).
   const rank = (m: InboxMessage) => (m.event.kind === 'ExecutionStarted' ? 0 : 1);
   for (const item of byId.values()) item.messages.sort((a, b) => rank(a) - rank(b));
-  return { items: [...byId.values()], stale };
+  return { items: [...byId.values()], stale, unreadable };
 }
 
 /**

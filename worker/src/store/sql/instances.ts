@@ -100,6 +100,7 @@ export async function deleteInstances(client: C, S: string, ids: string[]): Prom
   await client.query(`DELETE FROM ${S}.inbox WHERE instance_id = ANY($1::text[])`, [ids]);
   await client.query(`DELETE FROM ${S}.activity_tasks WHERE instance_id = ANY($1::text[])`, [ids]);
   await client.query(`DELETE FROM ${S}.event_keys WHERE instance_id = ANY($1::text[])`, [ids]);
+  await client.query(`DELETE FROM ${S}.dead_letters WHERE instance_id = ANY($1::text[])`, [ids]);
   const r = await client.query(`DELETE FROM ${S}.instances WHERE instance_id = ANY($1::text[])`, [ids]);
   return r.rowCount ?? 0;
 }
