@@ -44,6 +44,7 @@ export class Worker {
   #orchestrations: OrchestrationLoop | undefined;
   #activities: ActivityLoop | undefined;
   #logger: Logger | undefined;
+  #stopping: Promise<void> | undefined;
 
   constructor(options: WorkerOptions = {}) {
     this.#options = options;
@@ -80,6 +81,7 @@ export class Worker {
   /** Validates settings, connects, checks the schema and starts claiming work. */
   async start(): Promise<void> {
     if (this.#orchestrations) return;
+    this.#stopping = undefined;
     const { store, logger, migrate, ...rest } = this.#options;
     const settings = resolveWorkerSettings(
       store ? { hubUrl: 'postgres://embedded', ...rest } : rest,
@@ -134,12 +136,20 @@ export class Worker {
   }
 
   /** Stops claiming, lets running work finish within the grace period, releases the rest, disconnects. */
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
+    // Idempotent: a signal handler and the application's own shutdown may both call it, even at once.
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
     const grace = this.#settings?.shutdownGraceMs ?? 0;
     await Promise.all([this.#orchestrations?.stop(), this.#activities?.stop(grace)]);
     this.#orchestrations = undefined;
     this.#activities = undefined;
-    if (this.#ownsStore) await this.#store?.close();
+    const store = this.#store;
+    this.#store = undefined;
+    if (this.#ownsStore) await store?.close();
     this.#logger?.info('worker stopped');
   }
 
