@@ -76,13 +76,17 @@ export async function withFaultHub<T>(body: (hub: FaultHub, workers: WorkerSet) 
   try {
     return await body(hub, workers);
   } finally {
-    await workers.stopAll();
-    await store.close();
+    // Everything is released even when stopping a worker fails, or the test process would hang.
     try {
-      await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await workers.stopAll();
     } finally {
-      await admin.end();
-      rmSync(dir, { recursive: true, force: true });
+      await store.close();
+      try {
+        await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      } finally {
+        await admin.end();
+        rmSync(dir, { recursive: true, force: true });
+      }
     }
   }
 }
@@ -184,11 +188,13 @@ export class WorkerSet {
 
   /** Stops everything still running: children get SIGCONT then SIGTERM (SIGKILL if they hang). */
   async stopAll(): Promise<void> {
-    await Promise.all([
+    const results = await Promise.allSettled([
       ...this.children.filter((c) => c.isAlive()).map((c) => stopChild(c)),
       ...this.#inProcess.map((w) => w.stop()),
     ]);
     this.#inProcess.length = 0;
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 }
 
