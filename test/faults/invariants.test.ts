@@ -71,7 +71,7 @@ test('a clean run has no violations, and every invariant reports the damage done
   });
 });
 
-test('status leaving a terminal state, a second completion, side effects without a first delivery and unfired due timers are caught', async () => {
+test('status leaving a terminal state, a second completion, a delivery run twice, a task on the wrong version and unfired due timers are caught', async () => {
   await withFaultHub(async (hub, workers) => {
     await workers.start('w1');
     const id = await hub.client.scheduleNewOrchestration('timers', { key: 't', count: 1, delayMs: 100 }, { instanceId: 'timed' });
@@ -86,13 +86,19 @@ test('status leaving a terminal state, a second completion, side effects without
     await append(hub, id, n + 1, { kind: 'TimerCreated', timestamp: now(), eventId: 7, fireAt: past });
     await append(hub, id, n + 2, { kind: 'ExecutionCompleted', timestamp: now(), status: 'Completed' });
     await append(hub, id, n + 3, { kind: 'OrchestratorCompleted', timestamp: now() });
-    const effects = [{ key: 'ghost', instanceId: id, taskId: 9, delivery: 2, version: 'v1', worker: 'v1/w1', pid: 1, at: 0 }];
+    const ghost = { key: 'ghost', instanceId: id, taskId: 9, version: 'v1', worker: 'v1/w1', pid: 1, at: 0 };
+    const effects = [
+      { ...ghost, delivery: 1 },
+      { ...ghost, delivery: 1 },
+      { ...ghost, key: 'astray', worker: 'v2/w3', delivery: 1 },
+    ];
 
     const report = await checkInvariants(hub, { effects });
     const text = report.violations.map((v) => `[${v.invariant}] ${v.detail}`).join('\n');
     assert.match(text, /\[terminal-once\] status went .*Completed → Running → Completed/);
     assert.match(text, /\[terminal-once\] status Completed but its history has 2 ExecutionCompleted/);
     assert.match(text, /\[one-result\] .*timer 7 due .* never fired/);
-    assert.match(text, /\[side-effects\] side effect ghost ran with deliveries 2; expected 1, 2/);
+    assert.match(text, /\[side-effects\] side effect ghost ran twice under one delivery number \(1, 1\)/);
+    assert.match(text, /\[side-effects\] side effect astray of version v1 ran on worker v2\/w3/);
   });
 });

@@ -16,10 +16,11 @@
  *   result is addressed to nothing, and — in an execution that completed normally — every activity and
  *   sub-orchestration has exactly one result, and every timer due before the end has fired.
  * - `version-affinity`: every turn was committed, and every activity completed, by a worker of the work's version.
- * - `events-once`: every external event the client raised and got `true` for is in its instance's history,
- *   and no execution holds it twice.
- * - `side-effects` (when effects are given): every completed activity ran at least once, and the delivery
- *   counts of its runs are 1, 2, … (the attempt count shows every re-run).
+ * - `events-once`: every external event the client raised and got `true` for is in its instance's history
+ *   (for an instance that continued as new: its output must show it), and no execution holds it twice.
+ * - `side-effects` (when effects are given): every completed activity ran at least once, each run under a
+ *   delivery number of its own (the attempt count shows every re-run), never more runs than claims, and
+ *   only on workers of the task's version.
  * - `outputs` (when expectations are given): each instance ended with the expected status and output.
  */
 import { isDeepStrictEqual } from 'node:util';
@@ -144,14 +145,22 @@ export async function checkInvariants(hub: AuditedHub, options: CheckOptions = {
     )
   ).rows;
   const audit = (await hub.sql<AuditRow>(`SELECT instance_id, execution_id, seq, kind, event, locked_by, version FROM ${S}.audit_history ORDER BY id`)).rows;
-  const statusLog = (await hub.sql<{ instance_id: string; old_status: string | null; new_status: string }>(`SELECT instance_id, old_status, new_status FROM ${S}.audit_status ORDER BY id`)).rows;
+  const statusLog = (
+    await hub.sql<{ instance_id: string; execution_id: string; old_status: string | null; new_status: string }>(
+      `SELECT instance_id, execution_id, old_status, new_status FROM ${S}.audit_status ORDER BY id`,
+    )
+  ).rows;
   const leftovers = (
     await hub.sql<{ instance_id: string; what: string }>(
       `SELECT instance_id, 'activity task ' || name AS what FROM ${S}.activity_tasks
        UNION ALL SELECT instance_id, 'visible inbox message ' || ((event::json)->>'kind') FROM ${S}.inbox WHERE visible_at <= now()`,
     )
   ).rows;
-  const completions = (await hub.sql<{ instance_id: string; name: string; version: string; locked_by: string | null }>(`SELECT instance_id, name, version, locked_by FROM ${S}.audit_activities`)).rows;
+  const completions = (
+    await hub.sql<{ instance_id: string; task_id: number; name: string; version: string; locked_by: string | null; delivery_count: number }>(
+      `SELECT instance_id, task_id, name, version, locked_by, delivery_count FROM ${S}.audit_activities`,
+    )
+  ).rows;
 
   const executions = groupExecutions(audit);
   const byStatus: Record<string, number> = {};
@@ -206,18 +215,30 @@ export async function checkInvariants(hub: AuditedHub, options: CheckOptions = {
     }
   }
 
-  // events-once
+  // events-once. The last turn of an execution that continues as new is not kept in history, so an event
+  // it consumed leaves no trace there: for such instances only duplicates are judged here, and delivery
+  // by the outputs check.
+  const firstExecution = new Map<string, string>();
+  for (const row of statusLog) if (row.old_status === null) firstExecution.set(row.instance_id, row.execution_id);
+  const continued = (id: string) => {
+    const i = instanceById.get(id);
+    return i !== undefined && firstExecution.get(id) !== i.execution_id;
+  };
   for (const ack of options.ackedEvents ?? []) {
     const matching = audit.filter((r) => r.instance_id === ack.instanceId && r.kind === 'EventRaised').map((r) => ({ r, e: JSON.parse(r.event) as HistoryEvent }));
     const hits = matching.filter(({ e }) => e.kind === 'EventRaised' && e.name === ack.name && e.input === ack.input);
-    if (hits.length === 0) v('events-once', ack.instanceId, `acknowledged event '${ack.name}' ${ack.input} never reached its history`);
+    if (hits.length === 0 && !continued(ack.instanceId)) v('events-once', ack.instanceId, `acknowledged event '${ack.name}' ${ack.input} never reached its history`);
     const perExecution = new Map<string, number>();
     for (const { r } of hits) perExecution.set(r.execution_id, (perExecution.get(r.execution_id) ?? 0) + 1);
     for (const [exec, n] of perExecution) if (n > 1) v('events-once', ack.instanceId, `event '${ack.name}' ${ack.input} recorded ${n} times in execution ${exec}`);
   }
 
   // side-effects
-  if (options.effects) checkEffects(executions, options.effects, (id, d) => v('side-effects', id, d));
+  if (options.effects) {
+    const claims = new Map<string, number>();
+    for (const c of completions) claims.set(`${c.instance_id} ${c.task_id}`, Math.max(claims.get(`${c.instance_id} ${c.task_id}`) ?? 0, c.delivery_count));
+    checkEffects(executions, options.effects, claims, (id, d) => v('side-effects', id, d));
+  }
 
   // outputs
   for (const [id, want] of options.expected ?? []) {
@@ -322,20 +343,34 @@ function checkResults(events: Recorded[], isCurrent: boolean, timerSlackMs: numb
   }
 }
 
-function checkEffects(executions: Map<string, Recorded[]>, effects: readonly EffectRecord[], report: (instanceId: string, detail: string) => void): void {
+/**
+ * At least once, and every run counted: two runs of one task never share a delivery number (each run
+ * is its own claim), a completed activity ran at least once, a worker only ran tasks of its version,
+ * and no task ran more often than it was claimed. (A claim can be lost before the function starts,
+ * so delivery numbers may skip.)
+ */
+function checkEffects(
+  executions: Map<string, Recorded[]>,
+  effects: readonly EffectRecord[],
+  claims: ReadonlyMap<string, number>,
+  report: (instanceId: string, detail: string) => void,
+): void {
   const runs = new Map<string, number[]>();
   for (const e of effects) {
     const key = `${e.instanceId} ${e.taskId} ${e.key}`;
     const list = runs.get(key) ?? [];
     list.push(e.delivery);
     runs.set(key, list);
+    const workerVersion = versionOfWorker(e.worker);
+    if (workerVersion !== undefined && workerVersion !== e.version) report(e.instanceId, `side effect ${e.key} of version ${e.version} ran on worker ${e.worker}`);
   }
   for (const [key, deliveries] of runs) {
+    const [instanceId = '', taskId = ''] = key.split(' ');
+    const effectKey = key.split(' ').slice(2).join(' ');
     const sorted = [...deliveries].sort((a, b) => a - b);
-    if (!sorted.every((d, i) => d === i + 1)) {
-      const [instanceId = ''] = key.split(' ');
-      report(instanceId, `side effect ${key.split(' ').slice(2).join(' ')} ran with deliveries ${sorted.join(', ')}; expected 1, 2, …`);
-    }
+    if (new Set(sorted).size !== sorted.length) report(instanceId, `side effect ${effectKey} ran twice under one delivery number (${sorted.join(', ')}): two workers held the same claim`);
+    const claimed = claims.get(`${instanceId} ${taskId}`);
+    if (claimed !== undefined && (sorted.at(-1) ?? 0) > claimed) report(instanceId, `side effect ${effectKey} ran as delivery ${sorted.at(-1)} but the task was claimed ${claimed} times`);
   }
   for (const [execKey, events] of executions) {
     const [instanceId = ''] = execKey.split(' ');
