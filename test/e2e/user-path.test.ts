@@ -263,18 +263,27 @@ describe('README "Run it on Kubernetes", run as written', { timeout: 480_000 }, 
     assert.equal(leader.length, 1, 'exactly one replica led');
   });
 
-  it('6. helm upgrade keeps the operator working; after cleanup, helm uninstall leaves only what the docs list', async (t) => {
+  it('6. helm upgrade: a new release revision, the operator still leading and the hub and workers untouched', async (t) => {
     if (!(await step(t, 6))) return;
+    assert.ok(await getObject(cp, 'secret', OPERATOR_NS, 'sh.helm.release.v1.dtk.v2'), 'helm recorded revision 2');
+    await expectDeploymentReady(cp, OPERATOR_NS, 'dtk', 2);
+    assert.equal(conditionOf(await getObject(cp, 'taskhub', APP_NS, 'orders'), 'Ready')?.status, 'True');
+    assert.equal(conditionOf(await getObject(cp, 'workflowdeployment', APP_NS, 'examples'), 'Available')?.status, 'True');
+  });
+
+  it('7. cleanup: helm uninstall leaves only what the docs list as kept', async (t) => {
+    if (!(await step(t, 7))) return;
     await expectReleaseGone(cp, 'dtk');
     await waitFor('the operator processes to stop', async () =>
       kubelets[0]?.replicaInfo(OPERATOR_NS, 'dtk').length === 0 ? true : undefined,
     );
     assert.equal(await getObject(cp, 'taskhub', APP_NS, 'orders'), undefined, 'the TaskHub finished deleting');
     assert.equal(await getObject(cp, 'workflowdeployment', APP_NS, 'examples'), undefined);
-    // Worker Deployments go with their WorkflowDeployment: deleted by the operator, or by the garbage collector of a
-    // real cluster through their owner reference (this control plane has none).
+    // Worker Deployments go with their WorkflowDeployment through their owner reference: a real cluster's garbage
+    // collector deletes them (this control plane has none, so they are checked for the reference instead).
     for (const d of await listObjects(cp, 'deployments', APP_NS)) {
-      assert.ok(d.metadata.ownerReferences?.some((o) => o.kind === 'WorkflowDeployment'), `${d.metadata.name} is not owned`);
+      const owner = d.metadata.ownerReferences?.find((o) => o.kind === 'WorkflowDeployment');
+      assert.equal(owner?.name, 'examples', `${d.metadata.name} is not owned by the deleted WorkflowDeployment`);
     }
 
     // What docs/operations.md says stays: the CRDs, the Lease, and what the default deletionPolicy Retain keeps.
@@ -285,6 +294,9 @@ describe('README "Run it on Kubernetes", run as written', { timeout: 480_000 }, 
     const user = Buffer.from(secret?.data?.user ?? '', 'base64').toString();
     const kept = await adminQuery('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
     assert.equal(kept.rowCount, 1, `Retain keeps the hub schema ${schema}`);
+    const role = await adminQuery('SELECT 1 FROM pg_roles WHERE rolname = $1', [user]);
+    assert.equal(role.rowCount, 1, `Retain keeps the hub role ${user}`);
+    assert.ok(await getObject(cp, 'lease', OPERATOR_NS, 'dtk-leader'), 'the leader Lease stays (the operator made it)');
     await adminQuery(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     await adminQuery(`DROP ROLE IF EXISTS "${user}"`);
   });
