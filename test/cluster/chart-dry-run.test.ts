@@ -8,7 +8,7 @@ import { basename } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { stringify } from 'yaml';
 import { ciValuesFiles, findObject, helmTemplate, parseObjects } from '../chart/chart.ts';
-import { dryRunApply, enforceRestricted, ensureChartCrds } from '../chart/cluster.ts';
+import { dryRunApply, enforceRestricted, ensureChartCrds, heredocs, installNotes } from '../chart/cluster.ts';
 import { useControlPlane, withNamespace } from '../harness/cluster/index.ts';
 import type { ControlPlane } from '../harness/cluster/index.ts';
 
@@ -66,4 +66,23 @@ describe('charts/dtk on the test API server', () => {
       });
     });
   }
+
+  it('prints NOTES whose TaskHub the API server accepts, and which name the commands to run next', async () => {
+    await withNamespace(cp, async (ns) => {
+      const notes = await installNotes(cp, ns);
+      assert.match(notes, new RegExp(`kubectl -n ${ns} rollout status deployment/dtk`));
+      assert.match(notes, /get secret orders-connection/);
+      const manifests = heredocs(notes);
+      assert.equal(manifests.length, 1, notes);
+      const manifest = `${manifests[0]}\n`.replace(/^metadata:\n/m, `metadata:\n  namespace: ${ns}\n`);
+      const applied = await dryRunApply(cp, manifest);
+      assert.equal(applied.code, 0, applied.stderr);
+      assert.match(applied.stdout, /taskhub\.durabletask\.dev\/orders created \(server dry run\)/);
+
+      const sample = await installNotes(cp, ns, ['sampleHub.enabled=true', 'sampleHub.name=play']);
+      assert.match(sample, new RegExp(`kubectl -n ${ns} wait taskhub/play --for=condition=Ready`));
+      assert.match(sample, /get secret play-connection/);
+      assert.equal(heredocs(sample).length, 0, 'the sample hub needs no manifest');
+    });
+  });
 });

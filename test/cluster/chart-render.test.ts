@@ -193,4 +193,13 @@ describe('charts/dtk rendered for one watched namespace (operator.watchNamespace
     assert.equal(envOf(findObject(objects, 'Deployment')).DTK_OPERATOR_WATCH_NAMESPACE, 'apps');
     assert.equal(findObject(objects, 'Role', 'dtk-leader-election').metadata.namespace, NS, 'the Lease stays home');
   });
+
+  it('puts the sample TaskHub where the operator looks', async () => {
+    const withHub = await renderObjects({
+      release: 'dtk',
+      namespace: NS,
+      values: { operator: { watchNamespace: 'apps' }, sampleHub: { enabled: true } },
+    });
+    assert.equal(findObject(withHub, 'TaskHub', 'sample').metadata.namespace, 'apps');
+  });
 });
