@@ -2,10 +2,12 @@
  * Helpers for testing charts/dtk with the pinned helm and ct: lint, render with values, parse the rendered
  * objects. `npm run lint:chart` (test/chart/lint.ts) and the chart tests under test/cluster/ share them.
  */
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
+import { renderCrds } from '../../operator/src/crds/generate.ts';
+import { chartCrdPaths } from '../../scripts/sync-chart-crds.ts';
 import { ensureCtPath, ensureTools } from '../harness/tools/build.ts';
 import { run } from '../harness/tools/run.ts';
 import type { RunResult } from '../harness/tools/run.ts';
@@ -127,6 +129,16 @@ export async function ctLint(chart = CHART_DIR): Promise<RunResult> {
   );
 }
 
+/** Whether the chart's CRDs are what the operator's generator renders, as a command-like result. */
+function crdCopiesResult(): RunResult {
+  const rendered = renderCrds();
+  const stale = (Object.entries(chartCrdPaths()) as [keyof typeof rendered, string][])
+    .filter(([key, path]) => !existsSync(path) || readFileSync(path, 'utf8') !== rendered[key])
+    .map(([, path]) => path);
+  const stderr = stale.length ? `stale: ${stale.join(', ')}; run npm run crds:generate && npm run chart:sync-crds\n` : '';
+  return { code: stale.length ? 1 : 0, signal: null, stdout: '', stderr };
+}
+
 /** One check of `lintChart`, for the report. */
 export interface LintStep {
   name: string;
@@ -137,7 +149,7 @@ export interface LintStep {
 
 /**
  * Everything `npm run lint:chart` checks: helm lint --strict with the defaults and with each CI values file,
- * ct lint, and helm template with each CI values file.
+ * ct lint, helm template with each CI values file, and that the chart's CRDs are the generator's.
  */
 export async function lintChart(chart = CHART_DIR): Promise<LintStep[]> {
   const steps: LintStep[] = [];
@@ -153,5 +165,6 @@ export async function lintChart(chart = CHART_DIR): Promise<LintStep[]> {
     await step(`helm template -f ${rel}`, () => helmTemplate({ chart, valuesFiles: [file], includeCrds: true }));
   }
   await step('ct lint (yamale, yamllint, helm lint per ci values)', () => ctLint(chart));
+  if (chart === CHART_DIR) await step('charts/dtk/crds equal the CRD generator', async () => crdCopiesResult());
   return steps;
 }

@@ -1,6 +1,7 @@
 /**
- * `npm run lint:chart`: helm lint --strict and ct lint (yamale + yamllint) on charts/dtk, and a render of each
- * ci/*-values.yaml. Prints one line per check and the output of the ones that failed; exits 1 if any failed.
+ * `npm run lint:chart`: helm lint --strict and ct lint (yamale + yamllint) on charts/dtk, a render of each
+ * ci/*-values.yaml, and a check that charts/dtk/crds are the generator's. Prints one line per check and the output
+ * of the ones that failed; exits 1 if any failed.
  */
 import { lintChart } from './chart.ts';
 

@@ -11,8 +11,8 @@ describe('charts/dtk under helm lint, ct lint and helm template', () => {
     const steps = await lintChart();
     const failed = steps.filter((s) => !s.ok).map((s) => `${s.name}:\n${s.output}`);
     assert.deepEqual(failed, []);
-    // One lint and one render per CI values file, the default lint, and ct lint.
-    assert.equal(steps.length, 2 + 2 * ciValuesFiles().length);
+    // One lint and one render per CI values file, the default lint, ct lint and the CRD copies.
+    assert.equal(steps.length, 3 + 2 * ciValuesFiles().length);
     assert.ok(ciValuesFiles().length >= 3, 'default, full and single-replica configurations at least');
     const ct = steps.find((s) => s.name.startsWith('ct lint'));
     assert.match(ct?.output ?? '', /All charts linted successfully/);
