@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseBenchArgs, USAGE } from './args.ts';
 import { readMachine } from './machine.ts';
-import { emptyOutcome, finalJson, renderMachine, renderProfile, renderTable, type ScenarioOutcome } from './report.ts';
+import { emptyOutcome, finalJson, neighbourNotes, renderMachine, renderProfile, renderTable, type ScenarioOutcome } from './report.ts';
 import { activities } from './scenarios/activities.ts';
 import type { BenchContext, Scenario } from './scenarios/context.ts';
 import { dbos } from './scenarios/dbos.ts';
@@ -67,9 +67,9 @@ try {
   }
   out('');
   out(renderTable(outcomes.flatMap((o) => o.rows)));
-  const notes = outcomes.flatMap((o) => o.notes);
-  if (notes.length > 0) out(`\n${notes.map((n) => `note: ${n}`).join('\n')}`);
   const profiles = outcomes.flatMap((o) => o.profiles);
+  const notes = [...outcomes.flatMap((o) => o.notes), ...neighbourNotes(profiles)];
+  if (notes.length > 0) out(`\n${notes.map((n) => `note: ${n}`).join('\n')}`);
   if (profiles.length > 0) out(`\nwhere the time goes\n${profiles.map(renderProfile).join('\n')}`);
   out(`\ntotal ${((performance.now() - began) / 1000).toFixed(0)} s`);
   const json = Object.assign({}, ...outcomes.map((o) => o.json));

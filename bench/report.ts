@@ -143,11 +143,9 @@ export function renderProfile(p: Profile): string {
   if (d.system) {
     const total = d.system.busy + d.system.idle + d.system.iowait;
     cpuLine += `; machine busy ${fmt((d.system.busy / total) * 100)}%`;
-    if (d.pgCpuSeconds !== undefined) {
-      // Whatever else ran on the box meanwhile (other jobs, the kernel's own threads): a noisy-neighbour gauge.
-      const other = d.system.busy - d.pgCpuSeconds - (p.contenderCpuSeconds ?? 0) - (p.driverCpuSeconds ?? 0);
-      cpuLine += `, other processes ${cpu(Math.max(0, other))}`;
-    }
+    // Whatever else ran on the box meanwhile (other jobs, the kernel's own threads): a noisy-neighbour gauge.
+    const other = otherCpuSeconds(p);
+    if (other !== undefined) cpuLine += `, other processes ${cpu(other)}`;
     cpuLine += `, iowait ${fmt(d.system.iowait)} s`;
   }
   lines.push(cpuLine);
@@ -160,6 +158,28 @@ export function renderProfile(p: Profile): string {
     );
   }
   return lines.join('\n');
+}
+
+/** CPU seconds other processes took during a profiled run, when the readings allow saying so. */
+export function otherCpuSeconds(p: Profile): number | undefined {
+  const d = p.server;
+  if (!d.system || d.pgCpuSeconds === undefined) return undefined;
+  return Math.max(0, d.system.busy - d.pgCpuSeconds - (p.contenderCpuSeconds ?? 0) - (p.driverCpuSeconds ?? 0));
+}
+
+/**
+ * A note for each profiled run during which other processes took more than `threshold` of a
+ * core: on a shared machine, those figures understate what the contender can do.
+ */
+export function neighbourNotes(profiles: readonly Profile[], threshold = 0.25): string[] {
+  const notes: string[] = [];
+  for (const p of profiles) {
+    const other = otherCpuSeconds(p);
+    if (other === undefined) continue;
+    const share = other / (p.elapsedMs / 1000);
+    if (share > threshold) notes.push(`other processes took ${fmt(share * 100)}% of a core during "${p.label}": its figures are pessimistic`);
+  }
+  return notes;
 }
 
 /** The last line: every issue key (null when not measured) plus a few facts to tell runs apart. */

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { FULL_SIZES, parseBenchArgs, QUICK_SIZES, SCENARIOS } from '../args.ts';
 import { parsePgbenchOutput } from '../pgbench.ts';
 import { parseProcStat } from '../proc-cpu.ts';
-import { finalJson, JSON_KEYS, renderTable, verdict } from '../report.ts';
+import { finalJson, JSON_KEYS, neighbourNotes, renderTable, verdict } from '../report.ts';
 import { stepPeriodAround } from '../scenarios/long-history.ts';
 import { median, percentile, perSecond } from '../stats.ts';
 
@@ -138,5 +138,24 @@ describe('the report', () => {
     assert.equal(obj.pgbench_tps, null);
     assert.equal(obj.dbos_per_s, null);
     assert.equal(obj.mode, 'quick');
+  });
+});
+
+describe('the noisy-neighbour note', () => {
+  const profile = (busy: number, pg: number, contender: number) => ({
+    label: 'run',
+    elapsedMs: 10000,
+    workflows: 1,
+    contenderCpuSeconds: contender,
+    driverCpuSeconds: 1,
+    server: { elapsedMs: 10000, commits: 1, rollbacks: 0, writeTransactions: 1, pgCpuSeconds: pg, system: { busy, idle: 20 - busy, iowait: 0 } },
+  });
+
+  it('flags a run during which other processes took more than a quarter of a core', () => {
+    // 10 s busy − 5 Postgres − 2 worker − 1 driver = 2 s in 10 s: 20 %, no note.
+    assert.deepEqual(neighbourNotes([profile(10, 5, 2)]), []);
+    const notes = neighbourNotes([profile(12, 5, 2)]);
+    assert.equal(notes.length, 1);
+    assert.match(notes[0] as string, /other processes took 40% of a core during "run"/);
   });
 });
