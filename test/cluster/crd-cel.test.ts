@@ -59,7 +59,7 @@ describe('a CRD with a CEL rule, applied with the built kubectl', () => {
         ]);
         assert.deepEqual(seen, ['ADDED good'], 'the rejected object must never have been stored');
 
-        const got = await cp.kubectl(['get', 'wd', 'good', '-n', namespace, '-o', 'jsonpath={.spec.maxReplicas}']);
+        const got = await cp.kubectl(['get', 'wdg', 'good', '-n', namespace, '-o', 'jsonpath={.spec.maxReplicas}']);
         assert.equal(got.stdout, '5');
       } finally {
         closed = true;
