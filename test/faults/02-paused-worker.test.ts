@@ -6,9 +6,21 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { count, deliveriesOf, expectInvariants, historyKinds, holdLock, LEASE_MS, sleep, stopChild, until, waitForBlocked, withFaultHub } from './harness.ts';
+import {
+  count,
+  deliveriesOf,
+  expectInvariants,
+  historyKinds,
+  holdLock,
+  LEASE_MS,
+  sleep,
+  stopChild,
+  until,
+  waitForBlocked,
+  withFaultHub,
+} from './harness.ts';
 
-test('paused during an activity past its lease: the survivor re-runs it, and the woken worker\'s result is refused', async () => {
+test("paused during an activity past its lease: the survivor re-runs it, and the woken worker's result is refused", async () => {
   await withFaultHub(async (hub, workers) => {
     const victim = await workers.spawn({ label: 'sleeper' });
     const id = await hub.client.scheduleNewOrchestration('chain', { key: 'pay', steps: 1, holdFirstMs: 1000 });
@@ -27,7 +39,7 @@ test('paused during an activity past its lease: the survivor re-runs it, and the
   });
 });
 
-test('paused inside a turn\'s commit transaction past its lease: the instance does not wait for it, and its commit is refused when it wakes', async () => {
+test("paused inside a turn's commit transaction past its lease: the instance does not wait for it, and its commit is refused when it wakes", async () => {
   await withFaultHub(async (hub, workers) => {
     const victim = await workers.spawn({ label: 'sleeper' });
     // Stall the victim's commit right after it locked the instance row and began writing history.
@@ -42,18 +54,34 @@ test('paused inside a turn\'s commit transaction past its lease: the instance do
     await workers.start('survivor');
     const done = await hub.client.waitForOrchestrationCompletion(id, { timeoutMs: 15_000 });
     const tookOverMs = Date.now() - pausedAt;
-    assert.deepEqual(done.output, ['pack/0', 'pack/1'], 'the survivor finished the instance while the victim was still paused');
+    assert.deepEqual(
+      done.output,
+      ['pack/0', 'pack/1'],
+      'the survivor finished the instance while the victim was still paused',
+    );
 
     victim.child.kill('SIGCONT');
-    await until('the woken worker to report its refused commit', () => /failed; retrying|lease lost/i.test(victim.log()), 10_000).catch((err: Error) => {
+    await until(
+      'the woken worker to report its refused commit',
+      () => /failed; retrying|lease lost/i.test(victim.log()),
+      10_000,
+    ).catch((err: Error) => {
       throw new Error(`${err.message}; it printed:\n${victim.log()}`);
     });
     const kinds = await historyKinds(hub, id);
     assert.equal(count(kinds, 'ExecutionStarted'), 1);
     assert.equal(count(kinds, 'TaskScheduled'), 2, 'nothing was scheduled twice');
     assert.equal(count(kinds, 'ExecutionCompleted'), 1);
-    assert.deepEqual(deliveriesOf(hub, 'pack/0').map((d) => d.delivery), [1]);
-    process.stdout.write(`# a worker paused inside a commit held the instance for ${tookOverMs} ms (lease ${LEASE_MS} ms)\n`);
-    await expectInvariants(hub, { test: 'scenario 2b: paused inside a commit', faults: { sigstop: 1, 'lock-stall': 1 } });
+    assert.deepEqual(
+      deliveriesOf(hub, 'pack/0').map((d) => d.delivery),
+      [1],
+    );
+    process.stdout.write(
+      `# a worker paused inside a commit held the instance for ${tookOverMs} ms (lease ${LEASE_MS} ms)\n`,
+    );
+    await expectInvariants(hub, {
+      test: 'scenario 2b: paused inside a commit',
+      faults: { sigstop: 1, 'lock-stall': 1 },
+    });
   });
 });

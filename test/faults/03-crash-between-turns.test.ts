@@ -6,14 +6,28 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { count, deliveriesOf, expectInvariants, historyKinds, holdLock, LEASE_MS, until, waitForBlocked, withFaultHub, type FaultHub } from './harness.ts';
+import {
+  count,
+  deliveriesOf,
+  expectInvariants,
+  historyKinds,
+  holdLock,
+  LEASE_MS,
+  until,
+  waitForBlocked,
+  withFaultHub,
+  type FaultHub,
+} from './harness.ts';
 
 async function resultsWaiting(hub: FaultHub, instanceId: string): Promise<number> {
-  const r = await hub.sql<{ n: string }>(`SELECT count(*) AS n FROM ${hub.S}.inbox WHERE instance_id = $1 AND event LIKE '%"TaskCompleted"%'`, [instanceId]);
+  const r = await hub.sql<{ n: string }>(
+    `SELECT count(*) AS n FROM ${hub.S}.inbox WHERE instance_id = $1 AND event LIKE '%"TaskCompleted"%'`,
+    [instanceId],
+  );
   return Number(r.rows[0]?.n ?? 0);
 }
 
-test('SIGKILL after a step\'s result was committed and before the turn consuming it commits: the next step is scheduled once', async () => {
+test("SIGKILL after a step's result was committed and before the turn consuming it commits: the next step is scheduled once", async () => {
   await withFaultHub(async (hub, workers) => {
     const victim = await workers.spawn({ label: 'victim' });
     const id = await hub.client.scheduleNewOrchestration('chain', { key: 'order', steps: 2, holdMs: 400 });
@@ -32,24 +46,39 @@ test('SIGKILL after a step\'s result was committed and before the turn consuming
     const recoveredMs = Date.now() - killedAt;
 
     assert.deepEqual(done.output, ['order/0', 'order/1']);
-    assert.deepEqual(deliveriesOf(hub, 'order/0').map((d) => d.delivery), [1], 'the finished step did not run again');
-    assert.deepEqual(deliveriesOf(hub, 'order/1').map((d) => d.delivery), [1], 'the next step ran once');
+    assert.deepEqual(
+      deliveriesOf(hub, 'order/0').map((d) => d.delivery),
+      [1],
+      'the finished step did not run again',
+    );
+    assert.deepEqual(
+      deliveriesOf(hub, 'order/1').map((d) => d.delivery),
+      [1],
+      'the next step ran once',
+    );
     const kinds = await historyKinds(hub, id);
     assert.equal(count(kinds, 'TaskScheduled'), 2, 'step 1 was scheduled once, by the survivor');
     assert.equal(count(kinds, 'TaskCompleted'), 2);
-    await expectInvariants(hub, { test: 'scenario 3a: crash before the next turn (chain)', faults: { sigkill: 1, 'lock-stall': 1 }, recoveriesMs: [recoveredMs], leaseMs: LEASE_MS });
+    await expectInvariants(hub, {
+      test: 'scenario 3a: crash before the next turn (chain)',
+      faults: { sigkill: 1, 'lock-stall': 1 },
+      recoveriesMs: [recoveredMs],
+      leaseMs: LEASE_MS,
+    });
   });
 });
 
-test('SIGKILL while a fan-out\'s results are being consumed, with a sub-orchestration waiting on it: every branch completes once', async () => {
+test("SIGKILL while a fan-out's results are being consumed, with a sub-orchestration waiting on it: every branch completes once", async () => {
   await withFaultHub(async (hub, workers) => {
     const victim = await workers.spawn({ label: 'victim' });
     const fan = await hub.client.scheduleNewOrchestration('fanOut', { key: 'fan', width: 4, holdMs: 400 });
     const tree = await hub.client.scheduleNewOrchestration('parent', { key: 'tree', children: 2, steps: 1 });
-    await until('every branch and child step to run', () => ['fan/0', 'fan/1', 'fan/2', 'fan/3', 'tree/c0/0', 'tree/c1/0'].every((k) => deliveriesOf(hub, k).length === 1));
+    await until('every branch and child step to run', () =>
+      ['fan/0', 'fan/1', 'fan/2', 'fan/3', 'tree/c0/0', 'tree/c1/0'].every((k) => deliveriesOf(hub, k).length === 1),
+    );
     const lock = await holdLock(hub, `LOCK TABLE S.history IN SHARE MODE`);
     await waitForBlocked(hub, victim.id, /INSERT INTO .*history/);
-    await until('the branches\' results to be committed', async () => (await resultsWaiting(hub, fan)) >= 1);
+    await until("the branches' results to be committed", async () => (await resultsWaiting(hub, fan)) >= 1);
 
     victim.child.kill('SIGKILL');
     await victim.exited;
@@ -67,6 +96,9 @@ test('SIGKILL while a fan-out\'s results are being consumed, with a sub-orchestr
     }
     assert.equal(count(await historyKinds(hub, fan), 'TaskScheduled'), 4);
     assert.equal(count(await historyKinds(hub, tree), 'SubOrchestrationInstanceCreated'), 2);
-    await expectInvariants(hub, { test: 'scenario 3b: crash before the next turn (fan-out, sub-orchestrations)', faults: { sigkill: 1, 'lock-stall': 1 } });
+    await expectInvariants(hub, {
+      test: 'scenario 3b: crash before the next turn (fan-out, sub-orchestrations)',
+      faults: { sigkill: 1, 'lock-stall': 1 },
+    });
   });
 });

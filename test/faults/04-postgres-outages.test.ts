@@ -9,7 +9,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DtkError, InstanceAlreadyExistsError } from '../../worker/src/errors.ts';
 import { PrivatePostgres } from './fixtures/private-postgres.ts';
-import { describeInstance, expectAlive, expectInvariants, sleep, until, withFaultHub, type FaultHub } from './harness.ts';
+import {
+  describeInstance,
+  expectAlive,
+  expectInvariants,
+  sleep,
+  until,
+  withFaultHub,
+  type FaultHub,
+} from './harness.ts';
 import type { AckedEvent, Expectation } from './invariants.ts';
 
 /** Longer than any wait in this test: progress after the outage must come from notifications, not polls. */
@@ -51,7 +59,9 @@ test('connections killed, a clean restart and a crash of Postgres under load: wo
         const acked: AckedEvent[] = [];
         const raise = async (id: string, name: string, value: number) => {
           // The same key on every attempt: if an attempt committed but its answer was lost, the retry is a no-op.
-          await retrying(`raise ${name} on ${id}`, () => hub.client.raiseEvent(id, name, value, { idempotencyKey: `${id}:${name}` }));
+          await retrying(`raise ${name} on ${id}`, () =>
+            hub.client.raiseEvent(id, name, value, { idempotencyKey: `${id}:${name}` }),
+          );
           acked.push({ instanceId: id, name, input: JSON.stringify(value) });
         };
         let n = 0;
@@ -76,7 +86,9 @@ test('connections killed, a clean restart and a crash of Postgres under load: wo
           }
         };
         const raiseSeconds = async () => {
-          for (const [id] of expected) if (id.match(/^load-(\d+)$/) && Number(id.slice(5)) % 4 === 3) await raise(id, 'second', -Number(id.slice(5)));
+          for (const [id] of expected)
+            if (id.match(/^load-(\d+)$/) && Number(id.slice(5)) % 4 === 3)
+              await raise(id, 'second', -Number(id.slice(5)));
         };
 
         await startBatch();
@@ -101,13 +113,19 @@ test('connections killed, a clean restart and a crash of Postgres under load: wo
         const waited = await waiting;
         assert.equal(waited.status, 'Completed', 'the client that was waiting through the outage got its answer');
         for (const id of expected.keys()) {
-          await retrying(`wait ${id}`, () => hub.client.waitForOrchestrationCompletion(id, { timeoutMs: 45_000 })).catch(async (err: Error) => {
-            throw new Error(`${err.message}\n${await describeInstance(hub, id)}\n${workers.children.map((c) => `${c.id}:\n${c.log().slice(-3000)}`).join('\n')}`, { cause: err });
+          await retrying(`wait ${id}`, () =>
+            hub.client.waitForOrchestrationCompletion(id, { timeoutMs: 45_000 }),
+          ).catch(async (err: Error) => {
+            throw new Error(
+              `${err.message}\n${await describeInstance(hub, id)}\n${workers.children.map((c) => `${c.id}:\n${c.log().slice(-3000)}`).join('\n')}`,
+              { cause: err },
+            );
           });
         }
         const recoveredMs = Date.now() - backAt;
 
-        // Notifications resumed: with polls every 4 s, a fresh instance only finishes this fast if workers and the waiting client are woken.
+        // Notifications resumed: with polls every 4 s, a fresh instance only finishes this fast if the
+        // workers and the waiting client are woken.
         await until('every worker and the client to listen again', async () => (await listeners(hub)) >= 3, 15_000);
         const t0 = Date.now();
         await hub.client.scheduleNewOrchestration('chain', { key: 'after', steps: 2 }, { instanceId: 'after' });
@@ -116,13 +134,18 @@ test('connections killed, a clean restart and a crash of Postgres under load: wo
         assert.deepEqual(after.output, ['after/0', 'after/1']);
         assert.ok(latency < POLL_MS, `a two-step chain took ${latency} ms: notifications did not resume`);
         expected.set('after', { status: 'Completed', output: ['after/0', 'after/1'] });
-        process.stdout.write(`# ${expected.size} instances completed ${recoveredMs} ms after the crash restart; a two-step chain then took ${latency} ms (poll ${POLL_MS} ms)\n`);
+        process.stdout.write(
+          `# ${expected.size} instances completed ${recoveredMs} ms after the crash restart; a two-step chain then took ${latency} ms (poll ${POLL_MS} ms)\n`,
+        );
 
         expectAlive(workers);
         await workers.stopAll();
         await expectInvariants(
           hub,
-          { test: 'scenario 4: Postgres outages', faults: { 'connection-kill': killed, 'pg-restart': 1, 'pg-crash': 1 } },
+          {
+            test: 'scenario 4: Postgres outages',
+            faults: { 'connection-kill': killed, 'pg-restart': 1, 'pg-crash': 1 },
+          },
           { ackedEvents: acked, expected },
         );
       },
@@ -135,6 +158,8 @@ test('connections killed, a clean restart and a crash of Postgres under load: wo
 
 /** Connections currently LISTENing on the hub's channels. */
 async function listeners(hub: FaultHub): Promise<number> {
-  const r = await hub.sql<{ n: string }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE query LIKE 'LISTEN "${hub.schema}_%'`);
+  const r = await hub.sql<{ n: string }>(
+    `SELECT count(*) AS n FROM pg_stat_activity WHERE query LIKE 'LISTEN "${hub.schema}_%'`,
+  );
   return Number(r.rows[0]?.n ?? 0);
 }

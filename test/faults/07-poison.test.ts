@@ -9,16 +9,34 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { count, deliveriesOf, expectAlive, expectInvariants, historyKinds, sleep, waitAll, withFaultHub, type FaultHub } from './harness.ts';
+import {
+  count,
+  deliveriesOf,
+  expectAlive,
+  expectInvariants,
+  historyKinds,
+  sleep,
+  waitAll,
+  withFaultHub,
+  type FaultHub,
+} from './harness.ts';
 import type { Expectation } from './invariants.ts';
 
 test('an activity that always throws fails its instance after the configured attempts, with the error recorded, and stops', async () => {
   await withFaultHub(async (hub, workers) => {
     await workers.start('w');
-    const id = await hub.client.scheduleNewOrchestration('doomed', { key: 'never', attempts: 3 }, { instanceId: 'doomed' });
+    const id = await hub.client.scheduleNewOrchestration(
+      'doomed',
+      { key: 'never', attempts: 3 },
+      { instanceId: 'doomed' },
+    );
     const done = await hub.client.waitForOrchestrationCompletion(id, { timeoutMs: 15_000 });
     assert.equal(done.status, 'Failed');
-    assert.match(done.failure?.message ?? '', /effect 'never' failed on delivery 1/, 'the reason is the activity\'s own error');
+    assert.match(
+      done.failure?.message ?? '',
+      /effect 'never' failed on delivery 1/,
+      "the reason is the activity's own error",
+    );
     let cause = done.failure;
     while (cause?.cause) cause = cause.cause;
     assert.equal(cause?.errorType, 'RangeError');
@@ -41,14 +59,23 @@ async function poison(hub: FaultHub, instanceId: string, text: string): Promise<
 test('unreadable inbox messages are parked in dead_letters and fail their instances with the reason; the others carry on', async () => {
   await withFaultHub(async (hub, workers) => {
     const worker = await workers.spawn({ label: 'w' });
-    const victims = { broken: '{"kind":"EventRaised","name":"go","inp', 'not-an-event': '{"hello":"world"}', 'null-event': 'null' };
-    for (const id of Object.keys(victims)) await hub.client.scheduleNewOrchestration('events', { key: id, names: ['go'] }, { instanceId: id });
+    const victims = {
+      broken: '{"kind":"EventRaised","name":"go","inp',
+      'not-an-event': '{"hello":"world"}',
+      'null-event': 'null',
+    };
+    for (const id of Object.keys(victims))
+      await hub.client.scheduleNewOrchestration('events', { key: id, names: ['go'] }, { instanceId: id });
     for (const id of Object.keys(victims)) await hub.client.waitForOrchestrationStart(id);
     const expected = new Map<string, Expectation>();
     for (const [id, text] of Object.entries(victims)) {
       await poison(hub, id, text);
       // Bystanders become due at the same moment, so they are claimed in the same batches as the victims.
-      const bystander = await hub.client.scheduleNewOrchestration('chain', { key: `by-${id}`, steps: 2 }, { instanceId: `by-${id}` });
+      const bystander = await hub.client.scheduleNewOrchestration(
+        'chain',
+        { key: `by-${id}`, steps: 2 },
+        { instanceId: `by-${id}` },
+      );
       expected.set(bystander, { status: 'Completed', output: [`by-${id}/0`, `by-${id}/1`] });
       expected.set(id, { status: 'Failed' });
     }
@@ -60,7 +87,9 @@ test('unreadable inbox messages are parked in dead_letters and fail their instan
       assert.equal(s?.failure?.errorType, 'UnreadableMessageError', id);
       assert.match(s?.failure?.message ?? '', /dead_letters/, `${id}: the failure says where the message went`);
     }
-    const parked = await hub.sql<{ instance_id: string; event: string; reason: string }>(`SELECT instance_id, event, reason FROM ${hub.S}.dead_letters ORDER BY instance_id`);
+    const parked = await hub.sql<{ instance_id: string; event: string; reason: string }>(
+      `SELECT instance_id, event, reason FROM ${hub.S}.dead_letters ORDER BY instance_id`,
+    );
     assert.deepEqual(
       parked.rows.map((r) => [r.instance_id, r.event]),
       Object.entries(victims).sort(([a], [b]) => a.localeCompare(b)),
@@ -74,17 +103,28 @@ test('unreadable inbox messages are parked in dead_letters and fail their instan
     assert.equal(Number(again.rows[0]?.n), 3, 'nothing is parked twice: no loop');
     expectAlive(workers);
     assert.ok(!/orchestration loop failed/.test(worker.log()), 'the worker loop never failed on them');
-    await expectInvariants(hub, { test: 'scenario 7b: unreadable messages', faults: { 'corrupt-message': 3 } }, { expected });
+    await expectInvariants(
+      hub,
+      { test: 'scenario 7b: unreadable messages', faults: { 'corrupt-message': 3 } },
+      { expected },
+    );
   });
 });
 
 test('an unreadable history row fails its instance naming the row, without holding up other instances', async () => {
   await withFaultHub(async (hub, workers) => {
     const first = await workers.start('first');
-    const id = await hub.client.scheduleNewOrchestration('events', { key: 'h', names: ['go'] }, { instanceId: 'scarred' });
+    const id = await hub.client.scheduleNewOrchestration(
+      'events',
+      { key: 'h', names: ['go'] },
+      { instanceId: 'scarred' },
+    );
     await hub.client.waitForOrchestrationStart(id);
     await first.stop(); // so no worker holds the instance's history in memory
-    await hub.sql(`UPDATE ${hub.S}.history SET event = '{"kind":"ExecutionStarted",' WHERE instance_id = $1 AND kind = 'ExecutionStarted'`, [id]);
+    await hub.sql(
+      `UPDATE ${hub.S}.history SET event = '{"kind":"ExecutionStarted",' WHERE instance_id = $1 AND kind = 'ExecutionStarted'`,
+      [id],
+    );
     const worker = await workers.spawn({ label: 'second' });
     await hub.client.raiseEvent(id, 'go', 1);
     const bystander = await hub.client.scheduleNewOrchestration('chain', { key: 'by', steps: 2 }, { instanceId: 'by' });
@@ -96,7 +136,8 @@ test('an unreadable history row fails its instance naming the row, without holdi
     assert.deepEqual((await hub.client.getOrchestrationState(bystander))?.output, ['by/0', 'by/1']);
     expectAlive(workers);
     assert.ok(!/orchestration loop failed/.test(worker.log()), 'the worker loop never failed on it');
-    // The invariants read the audit, which kept the row as it was written: the damage was done behind the engine's back.
+    // The invariants read the audit, which kept the row as it was written: the damage was done
+    // behind the engine's back.
     await expectInvariants(hub, { test: 'scenario 7c: unreadable history', faults: { 'corrupt-history': 1 } });
   });
 });

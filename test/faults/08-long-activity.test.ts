@@ -5,11 +5,23 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { deliveriesOf, expectAlive, expectInvariants, LEASE_MS, sleep, until, withFaultHub, type FaultHub } from './harness.ts';
+import {
+  deliveriesOf,
+  expectAlive,
+  expectInvariants,
+  LEASE_MS,
+  sleep,
+  until,
+  withFaultHub,
+  type FaultHub,
+} from './harness.ts';
 
 /** Kills every connection a worker holds; returns how many. */
 async function killConnections(hub: FaultHub, workerId: string): Promise<number> {
-  const r = await hub.sql<{ n: string }>(`SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) AS n FROM pg_stat_activity WHERE application_name = $1`, [workerId]);
+  const r = await hub.sql<{ n: string }>(
+    `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) AS n FROM pg_stat_activity WHERE application_name = $1`,
+    [workerId],
+  );
   return Number(r.rows[0]?.n ?? 0);
 }
 
@@ -28,9 +40,16 @@ test('an activity four times longer than the lease keeps its lease and runs once
     }
     const done = await hub.client.waitForOrchestrationCompletion(id, { timeoutMs: 20_000 });
     assert.deepEqual(done.output, ['slow/0']);
-    assert.deepEqual(deliveriesOf(hub, 'slow/0').map((d) => [d.worker, d.delivery]), [[runner.id, 1]], 'one run, on one worker, never re-delivered');
+    assert.deepEqual(
+      deliveriesOf(hub, 'slow/0').map((d) => [d.worker, d.delivery]),
+      [[runner.id, 1]],
+      'one run, on one worker, never re-delivered',
+    );
     assert.ok(!/lease lost/.test(a.log() + b.log()), 'no worker lost a lease');
     expectAlive(workers);
-    await expectInvariants(hub, { test: 'scenario 8: activity longer than the lease', faults: { 'long-activity': 1, 'connection-kill': killed } });
+    await expectInvariants(hub, {
+      test: 'scenario 8: activity longer than the lease',
+      faults: { 'long-activity': 1, 'connection-kill': killed },
+    });
   });
 });

@@ -16,14 +16,25 @@ test('oversize activity output fails that activity once with a clear error; over
   await withFaultHub(
     async (hub, workers) => {
       await workers.spawn({ label: 'w' });
-      const big = await hub.client.scheduleNewOrchestration('bigOutput', { key: 'big', chars: LIMIT * 3 }, { instanceId: 'big' });
+      const big = await hub.client.scheduleNewOrchestration(
+        'bigOutput',
+        { key: 'big', chars: LIMIT * 3 },
+        { instanceId: 'big' },
+      );
       const loud = await hub.client.scheduleNewOrchestration('chatty', { chars: 20_000 }, { instanceId: 'loud' });
       const quiet = await hub.client.scheduleNewOrchestration('chatty', { chars: 100 }, { instanceId: 'quiet' });
-      const bystander = await hub.client.scheduleNewOrchestration('chain', { key: 'by', steps: 2 }, { instanceId: 'by' });
+      const bystander = await hub.client.scheduleNewOrchestration(
+        'chain',
+        { key: 'by', steps: 2 },
+        { instanceId: 'by' },
+      );
 
       const bigDone = await hub.client.waitForOrchestrationCompletion(big, { timeoutMs: 15_000 });
       assert.equal(bigDone.status, 'Completed', 'the orchestration caught the failure and carried on');
-      assert.match(String(bigDone.output), /caught: .*output of activity 'effect' is 12290 bytes, over the limit of 4096 bytes/);
+      assert.match(
+        String(bigDone.output),
+        /caught: .*output of activity 'effect' is 12290 bytes, over the limit of 4096 bytes/,
+      );
       assert.match(String(bigDone.output), /return a reference/);
       assert.equal(deliveriesOf(hub, 'big').length, 1, 'non-retriable: the retry policy did not run it again');
 
@@ -34,7 +45,11 @@ test('oversize activity output fails that activity once with a clear error; over
       assert.equal(loudDone.customStatus, undefined, 'the oversize status was never written');
 
       await hub.client.waitForOrchestrationStart(quiet);
-      assert.equal((await hub.client.getOrchestrationState(quiet))?.customStatus, 's'.repeat(100), 'a status under the limit is visible');
+      assert.equal(
+        (await hub.client.getOrchestrationState(quiet))?.customStatus,
+        's'.repeat(100),
+        'a status under the limit is visible',
+      );
       await hub.client.raiseEvent(quiet, 'go');
       assert.equal((await hub.client.waitForOrchestrationCompletion(quiet)).output, 'done');
       assert.deepEqual((await hub.client.waitForOrchestrationCompletion(bystander)).output, ['by/0', 'by/1']);
@@ -48,7 +63,11 @@ test('oversize activity output fails that activity once with a clear error; over
         [quiet, { status: 'Completed', output: 'done' }],
         [bystander, { status: 'Completed', output: ['by/0', 'by/1'] }],
       ]);
-      await expectInvariants(hub, { test: 'scenario 9: oversize payloads', faults: { 'oversize-output': 1, 'oversize-status': 1 } }, { expected });
+      await expectInvariants(
+        hub,
+        { test: 'scenario 9: oversize payloads', faults: { 'oversize-output': 1, 'oversize-status': 1 } },
+        { expected },
+      );
     },
     { maxPayloadBytes: LIMIT },
   );

@@ -18,10 +18,19 @@ import { Worker, type WorkerOptions } from '../../worker/src/worker.ts';
 import { testPostgresUrl } from '../harness/postgres.ts';
 import * as faultWorker from './fixtures/fault-worker.ts';
 import type { EffectRecord } from './fixtures/fault-worker.ts';
-import { checkInvariants, describeViolations, installAudit, type CheckOptions, type InvariantReport } from './invariants.ts';
+import {
+  checkInvariants,
+  describeViolations,
+  installAudit,
+  type CheckOptions,
+  type InvariantReport,
+} from './invariants.ts';
 import { recordFigures, type FaultFigures } from './report.ts';
 
-/** Short leases so a test sees expiry quickly; long enough that a busy 2-core machine does not lose them by accident. */
+/**
+ * Short leases so a test sees expiry quickly; long enough that a busy 2-core machine does not lose
+ * them by accident.
+ */
 export const LEASE_MS = 1500;
 export const POLL_MS = 200;
 
@@ -51,15 +60,26 @@ export interface FaultHubOptions {
   pollIntervalMs?: number;
 }
 
-/** A fresh, migrated, audited hub schema for the duration of `body`; workers started by `workers` are stopped after it. */
-export async function withFaultHub<T>(body: (hub: FaultHub, workers: WorkerSet) => Promise<T>, options: FaultHubOptions = {}): Promise<T> {
+/**
+ * A fresh, migrated, audited hub schema for the duration of `body`; workers started by `workers` are
+ * stopped after it.
+ */
+export async function withFaultHub<T>(
+  body: (hub: FaultHub, workers: WorkerSet) => Promise<T>,
+  options: FaultHubOptions = {},
+): Promise<T> {
   const adminUrl = options.url ?? (await testPostgresUrl());
   const url = options.workerUrl ?? adminUrl;
   const schema = `f_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Pool({ connectionString: adminUrl, max: 4 });
   admin.on('error', () => {});
   const dir = mkdtempSync(join(tmpdir(), 'dtk-faults-'));
-  const store = createPostgresStore({ url, schema, pollIntervalMs: options.pollIntervalMs ?? POLL_MS, maxPayloadBytes: options.maxPayloadBytes });
+  const store = createPostgresStore({
+    url,
+    schema,
+    pollIntervalMs: options.pollIntervalMs ?? POLL_MS,
+    maxPayloadBytes: options.maxPayloadBytes,
+  });
   await store.migrate();
   const hub: FaultHub = {
     url,
@@ -267,7 +287,12 @@ export async function holdLock(hub: FaultHub, ...statements: string[]): Promise<
  * Resolves once a backend of `applicationName` waits on a lock in a statement matching `query`;
  * returns that statement.
  */
-export async function waitForBlocked(hub: FaultHub, applicationName: string, query: RegExp, timeoutMs = 15000): Promise<string> {
+export async function waitForBlocked(
+  hub: FaultHub,
+  applicationName: string,
+  query: RegExp,
+  timeoutMs = 15000,
+): Promise<string> {
   let found = '';
   await until(
     `${applicationName} to block on a lock in /${query.source}/`,
@@ -312,21 +337,36 @@ export async function expectInvariants(
 /** Fails unless every child worker is still running: a worker that died without being killed is a bug. */
 export function expectAlive(workers: WorkerSet): void {
   for (const c of workers.children) {
-    assert.ok(c.isAlive() || c.child.signalCode === 'SIGKILL', `worker ${c.id} died on its own:\n${c.log().slice(-4000)}`);
+    assert.ok(
+      c.isAlive() || c.child.signalCode === 'SIGKILL',
+      `worker ${c.id} died on its own:\n${c.log().slice(-4000)}`,
+    );
   }
 }
 
 /** Everything the hub holds about an instance, as text, for failure messages about a stuck instance. */
 export async function describeInstance(hub: FaultHub, instanceId: string): Promise<string> {
   const S = hub.S;
-  const row = await hub.sql(`SELECT status, execution_id, version, next_visible_at, locked_by, locked_until, now() AS now FROM ${S}.instances WHERE instance_id = $1`, [instanceId]);
+  const row = await hub.sql(
+    `SELECT status, execution_id, version, next_visible_at, locked_by, locked_until, now() AS now FROM ${S}.instances WHERE instance_id = $1`,
+    [instanceId],
+  );
   const history = await hub.sql<{ seq: number; kind: string; event: string; execution_id: string }>(
     `SELECT execution_id, seq, kind, event FROM ${S}.audit_history WHERE instance_id = $1 ORDER BY id`,
     [instanceId],
   );
-  const inbox = await hub.sql(`SELECT id, execution_id, visible_at, event FROM ${S}.inbox WHERE instance_id = $1 ORDER BY id`, [instanceId]);
-  const tasks = await hub.sql(`SELECT id, task_id, name, delivery_count, visible_at, locked_by FROM ${S}.activity_tasks WHERE instance_id = $1`, [instanceId]);
-  const done = await hub.sql(`SELECT task_id, delivery_count, locked_by, at FROM ${S}.audit_activities WHERE instance_id = $1`, [instanceId]);
+  const inbox = await hub.sql(
+    `SELECT id, execution_id, visible_at, event FROM ${S}.inbox WHERE instance_id = $1 ORDER BY id`,
+    [instanceId],
+  );
+  const tasks = await hub.sql(
+    `SELECT id, task_id, name, delivery_count, visible_at, locked_by FROM ${S}.activity_tasks WHERE instance_id = $1`,
+    [instanceId],
+  );
+  const done = await hub.sql(
+    `SELECT task_id, delivery_count, locked_by, at FROM ${S}.audit_activities WHERE instance_id = $1`,
+    [instanceId],
+  );
   return [
     `instance ${instanceId}: ${JSON.stringify(row.rows[0])}`,
     'history (all executions):',
@@ -341,11 +381,19 @@ export async function describeInstance(hub: FaultHub, instanceId: string): Promi
  * Waits until every instance finished; on a timeout the error shows the stuck instance as the hub
  * holds it and the workers' last log lines.
  */
-export async function waitAll(hub: FaultHub, workers: WorkerSet, ids: Iterable<string>, timeoutMs: number): Promise<void> {
+export async function waitAll(
+  hub: FaultHub,
+  workers: WorkerSet,
+  ids: Iterable<string>,
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (const id of ids) {
     try {
-      await hub.client.waitForOrchestrationCompletion(id, { timeoutMs: Math.max(1, deadline - Date.now()), withPayloads: false });
+      await hub.client.waitForOrchestrationCompletion(id, {
+        timeoutMs: Math.max(1, deadline - Date.now()),
+        withPayloads: false,
+      });
     } catch (err) {
       const logs = workers.children.map((c) => `── ${c.id} (last lines):\n${c.log().slice(-3000)}`).join('\n');
       throw new Error(`${(err as Error).message}\n${await describeInstance(hub, id)}\n${logs}`, { cause: err });

@@ -30,7 +30,11 @@ test('a clean run has no violations, and every invariant reports the damage done
   await withFaultHub(async (hub, workers) => {
     await workers.start('w1');
     const chain = await hub.client.scheduleNewOrchestration('chain', { key: 'a', steps: 2 }, { instanceId: 'chain' });
-    const waiter = await hub.client.scheduleNewOrchestration('events', { key: 'e', names: ['go'] }, { instanceId: 'waiter' });
+    const waiter = await hub.client.scheduleNewOrchestration(
+      'events',
+      { key: 'e', names: ['go'] },
+      { instanceId: 'waiter' },
+    );
     assert.equal(await hub.client.raiseEvent(waiter, 'go', 1, { idempotencyKey: 'k' }), true);
     await hub.client.waitForOrchestrationCompletion(chain);
     await hub.client.waitForOrchestrationCompletion(waiter);
@@ -54,12 +58,32 @@ test('a clean run has no violations, and every invariant reports the damage done
     await append(hub, chain, n + 4, { kind: 'OrchestratorCompleted', timestamp: now() });
     await hub.sql(`UPDATE ${hub.S}.instances SET locked_by = NULL WHERE instance_id = $1`, [chain]);
     // An instance left running with a visible message nobody processed, and an event that never arrived.
-    await hub.store.createInstance({ instanceId: 'stuck', name: 'chain', version: 'v9', defaultVersion: 'v9', input: '{"key":"s","steps":1}' });
+    await hub.store.createInstance({
+      instanceId: 'stuck',
+      name: 'chain',
+      version: 'v9',
+      defaultVersion: 'v9',
+      input: '{"key":"s","steps":1}',
+    });
     const lost = { instanceId: waiter, name: 'go', input: '2' };
 
-    const broken = await checkInvariants(hub, { ackedEvents: [...acked, lost], expected: new Map([...expected, [waiter, { status: 'Completed' as const, output: [2] }]]) });
-    assert.deepEqual(kinds(broken.violations), ['events-once', 'history-contiguous', 'one-result', 'outputs', 'terminal-once', 'version-affinity']);
-    const about = (invariant: string) => broken.violations.filter((v) => v.invariant === invariant).map((v) => `${v.instanceId}: ${v.detail}`).join('\n');
+    const broken = await checkInvariants(hub, {
+      ackedEvents: [...acked, lost],
+      expected: new Map([...expected, [waiter, { status: 'Completed' as const, output: [2] }]]),
+    });
+    assert.deepEqual(kinds(broken.violations), [
+      'events-once',
+      'history-contiguous',
+      'one-result',
+      'outputs',
+      'terminal-once',
+      'version-affinity',
+    ]);
+    const about = (invariant: string) =>
+      broken.violations
+        .filter((v) => v.invariant === invariant)
+        .map((v) => `${v.instanceId}: ${v.detail}`)
+        .join('\n');
     assert.match(about('one-result'), /chain: .*2 results for activity 0/);
     assert.match(about('one-result'), /TimerFired for timer 42, which was never created/);
     assert.match(about('history-contiguous'), /seq \d+ where \d+ was expected/);
@@ -74,7 +98,11 @@ test('a clean run has no violations, and every invariant reports the damage done
 test('status leaving a terminal state, a second completion, a delivery run twice, a task on the wrong version and unfired due timers are caught', async () => {
   await withFaultHub(async (hub, workers) => {
     await workers.start('w1');
-    const id = await hub.client.scheduleNewOrchestration('timers', { key: 't', count: 1, delayMs: 100 }, { instanceId: 'timed' });
+    const id = await hub.client.scheduleNewOrchestration(
+      'timers',
+      { key: 't', count: 1, delayMs: 100 },
+      { instanceId: 'timed' },
+    );
     await hub.client.waitForOrchestrationCompletion(id);
     assert.deepEqual((await checkInvariants(hub)).violations, []);
 

@@ -82,7 +82,14 @@ export async function installAudit(hub: AuditedHub): Promise<void> {
 
 /** One broken promise. */
 export interface Violation {
-  invariant: 'terminal-once' | 'history-contiguous' | 'one-result' | 'version-affinity' | 'events-once' | 'side-effects' | 'outputs';
+  invariant:
+    | 'terminal-once'
+    | 'history-contiguous'
+    | 'one-result'
+    | 'version-affinity'
+    | 'events-once'
+    | 'side-effects'
+    | 'outputs';
   instanceId: string;
   detail: string;
 }
@@ -137,14 +144,26 @@ const TERMINAL = new Set(['Completed', 'Failed', 'Terminated']);
 export async function checkInvariants(hub: AuditedHub, options: CheckOptions = {}): Promise<InvariantReport> {
   const S = hub.S;
   const violations: Violation[] = [];
-  const v = (invariant: Violation['invariant'], instanceId: string, detail: string) => violations.push({ invariant, instanceId, detail });
+  const v = (invariant: Violation['invariant'], instanceId: string, detail: string) =>
+    violations.push({ invariant, instanceId, detail });
 
   const instances = (
-    await hub.sql<{ instance_id: string; execution_id: string; status: string; version: string; output: string | null; locked_until: Date | null }>(
+    await hub.sql<{
+      instance_id: string;
+      execution_id: string;
+      status: string;
+      version: string;
+      output: string | null;
+      locked_until: Date | null;
+    }>(
       `SELECT instance_id, execution_id, status, version, output, locked_until FROM ${S}.instances ORDER BY instance_id`,
     )
   ).rows;
-  const audit = (await hub.sql<AuditRow>(`SELECT instance_id, execution_id, seq, kind, event, locked_by, version FROM ${S}.audit_history ORDER BY id`)).rows;
+  const audit = (
+    await hub.sql<AuditRow>(
+      `SELECT instance_id, execution_id, seq, kind, event, locked_by, version FROM ${S}.audit_history ORDER BY id`,
+    )
+  ).rows;
   const statusLog = (
     await hub.sql<{ instance_id: string; execution_id: string; old_status: string | null; new_status: string }>(
       `SELECT instance_id, execution_id, old_status, new_status FROM ${S}.audit_status ORDER BY id`,
@@ -157,9 +176,14 @@ export async function checkInvariants(hub: AuditedHub, options: CheckOptions = {
     )
   ).rows;
   const completions = (
-    await hub.sql<{ instance_id: string; task_id: number; name: string; version: string; locked_by: string | null; delivery_count: number }>(
-      `SELECT instance_id, task_id, name, version, locked_by, delivery_count FROM ${S}.audit_activities`,
-    )
+    await hub.sql<{
+      instance_id: string;
+      task_id: number;
+      name: string;
+      version: string;
+      locked_by: string | null;
+      delivery_count: number;
+    }>(`SELECT instance_id, task_id, name, version, locked_by, delivery_count FROM ${S}.audit_activities`)
   ).rows;
 
   const executions = groupExecutions(audit);
@@ -173,18 +197,27 @@ export async function checkInvariants(hub: AuditedHub, options: CheckOptions = {
     if (row.new_status !== '(deleted)') logs.get(row.instance_id)?.push(row.new_status);
   }
   for (const i of instances) {
-    if (!TERMINAL.has(i.status)) v('terminal-once', i.instance_id, `ended the run ${i.status}, not in a terminal state`);
+    if (!TERMINAL.has(i.status))
+      v('terminal-once', i.instance_id, `ended the run ${i.status}, not in a terminal state`);
     const log = logs.get(i.instance_id) ?? [];
     const terminalAt = log.findIndex((s) => TERMINAL.has(s));
     if (log.filter((s) => TERMINAL.has(s)).length > 1 || (terminalAt >= 0 && terminalAt !== log.length - 1)) {
-      v('terminal-once', i.instance_id, `status went ${log.join(' → ')}: a terminal state must be entered once and never left`);
+      v(
+        'terminal-once',
+        i.instance_id,
+        `status went ${log.join(' → ')}: a terminal state must be entered once and never left`,
+      );
     }
     const current = executions.get(`${i.instance_id} ${i.execution_id}`) ?? [];
     const ends = current.filter((e) => e.event.kind === 'ExecutionCompleted');
     if (TERMINAL.has(i.status)) {
       const end = ends[0]?.event;
       if (ends.length !== 1 || end?.kind !== 'ExecutionCompleted' || end.status !== i.status) {
-        v('terminal-once', i.instance_id, `status ${i.status} but its history has ${ends.length} ExecutionCompleted (${ends.map((e) => (e.event.kind === 'ExecutionCompleted' ? e.event.status : '')).join(', ')})`);
+        v(
+          'terminal-once',
+          i.instance_id,
+          `status ${i.status} but its history has ${ends.length} ExecutionCompleted (${ends.map((e) => (e.event.kind === 'ExecutionCompleted' ? e.event.status : '')).join(', ')})`,
+        );
       }
       if (i.locked_until !== null) v('terminal-once', i.instance_id, 'finished but still leased');
     }
@@ -198,20 +231,30 @@ export async function checkInvariants(hub: AuditedHub, options: CheckOptions = {
     checkContiguous(events, (d) => v('history-contiguous', instanceId, `execution ${executionId}: ${d}`));
     const instance = instanceById.get(instanceId);
     const isCurrent = instance?.execution_id === executionId;
-    checkResults(events, isCurrent, options.timerSlackMs ?? 5000, (d) => v('one-result', instanceId, `execution ${executionId}: ${d}`));
+    checkResults(events, isCurrent, options.timerSlackMs ?? 5000, (d) =>
+      v('one-result', instanceId, `execution ${executionId}: ${d}`),
+    );
   }
 
   // version-affinity
   for (const row of audit) {
     const workerVersion = versionOfWorker(row.locked_by);
     if (workerVersion !== undefined && row.version !== null && workerVersion !== row.version) {
-      v('version-affinity', row.instance_id, `${row.kind} (seq ${row.seq}) of a ${row.version} instance committed by worker ${row.locked_by}`);
+      v(
+        'version-affinity',
+        row.instance_id,
+        `${row.kind} (seq ${row.seq}) of a ${row.version} instance committed by worker ${row.locked_by}`,
+      );
     }
   }
   for (const c of completions) {
     const workerVersion = versionOfWorker(c.locked_by);
     if (workerVersion !== undefined && workerVersion !== c.version) {
-      v('version-affinity', c.instance_id, `activity ${c.name} of version ${c.version} completed by worker ${c.locked_by}`);
+      v(
+        'version-affinity',
+        c.instance_id,
+        `activity ${c.name} of version ${c.version} completed by worker ${c.locked_by}`,
+      );
     }
   }
 
@@ -225,18 +268,27 @@ export async function checkInvariants(hub: AuditedHub, options: CheckOptions = {
     return i !== undefined && firstExecution.get(id) !== i.execution_id;
   };
   for (const ack of options.ackedEvents ?? []) {
-    const matching = audit.filter((r) => r.instance_id === ack.instanceId && r.kind === 'EventRaised').map((r) => ({ r, e: JSON.parse(r.event) as HistoryEvent }));
+    const matching = audit
+      .filter((r) => r.instance_id === ack.instanceId && r.kind === 'EventRaised')
+      .map((r) => ({ r, e: JSON.parse(r.event) as HistoryEvent }));
     const hits = matching.filter(({ e }) => e.kind === 'EventRaised' && e.name === ack.name && e.input === ack.input);
-    if (hits.length === 0 && !continued(ack.instanceId)) v('events-once', ack.instanceId, `acknowledged event '${ack.name}' ${ack.input} never reached its history`);
+    if (hits.length === 0 && !continued(ack.instanceId))
+      v('events-once', ack.instanceId, `acknowledged event '${ack.name}' ${ack.input} never reached its history`);
     const perExecution = new Map<string, number>();
     for (const { r } of hits) perExecution.set(r.execution_id, (perExecution.get(r.execution_id) ?? 0) + 1);
-    for (const [exec, n] of perExecution) if (n > 1) v('events-once', ack.instanceId, `event '${ack.name}' ${ack.input} recorded ${n} times in execution ${exec}`);
+    for (const [exec, n] of perExecution)
+      if (n > 1)
+        v('events-once', ack.instanceId, `event '${ack.name}' ${ack.input} recorded ${n} times in execution ${exec}`);
   }
 
   // side-effects
   if (options.effects) {
     const claims = new Map<string, number>();
-    for (const c of completions) claims.set(`${c.instance_id} ${c.task_id}`, Math.max(claims.get(`${c.instance_id} ${c.task_id}`) ?? 0, c.delivery_count));
+    for (const c of completions)
+      claims.set(
+        `${c.instance_id} ${c.task_id}`,
+        Math.max(claims.get(`${c.instance_id} ${c.task_id}`) ?? 0, c.delivery_count),
+      );
     checkEffects(executions, options.effects, claims, (id, d) => v('side-effects', id, d));
   }
 
@@ -254,7 +306,13 @@ export async function checkInvariants(hub: AuditedHub, options: CheckOptions = {
     }
   }
 
-  return { instances: instances.length, executions: executions.size, historyEvents: audit.length, byStatus, violations };
+  return {
+    instances: instances.length,
+    executions: executions.size,
+    historyEvents: audit.length,
+    byStatus,
+    violations,
+  };
 }
 
 interface Recorded {
@@ -276,7 +334,8 @@ function groupExecutions(audit: AuditRow[]): Map<string, Recorded[]> {
 
 function checkContiguous(events: Recorded[], report: (detail: string) => void): void {
   events.forEach((e, i) => {
-    if (e.seq !== i) report(`seq ${e.seq} where ${i} was expected (history written ${e.seq < i ? 'twice' : 'with a gap'})`);
+    if (e.seq !== i)
+      report(`seq ${e.seq} where ${i} was expected (history written ${e.seq < i ? 'twice' : 'with a gap'})`);
   });
   const started = events.filter((e) => e.event.kind === 'ExecutionStarted').length;
   if (started !== 1) report(`${started} ExecutionStarted events`);
@@ -295,7 +354,12 @@ function checkContiguous(events: Recorded[], report: (detail: string) => void): 
   if (inTurn) report('the last turn is not closed');
 }
 
-function checkResults(events: Recorded[], isCurrent: boolean, timerSlackMs: number, report: (detail: string) => void): void {
+function checkResults(
+  events: Recorded[],
+  isCurrent: boolean,
+  timerSlackMs: number,
+  report: (detail: string) => void,
+): void {
   const scheduled = new Map<number, { kind: string; name: string; fireAt?: string }>();
   const results = new Map<number, number>();
   let end: Extract<HistoryEvent, { kind: 'ExecutionCompleted' }> | undefined;
@@ -315,7 +379,8 @@ function checkResults(events: Recorded[], isCurrent: boolean, timerSlackMs: numb
       case 'SubOrchestrationInstanceCompleted':
       case 'SubOrchestrationInstanceFailed':
         results.set(e.taskScheduledId, (results.get(e.taskScheduledId) ?? 0) + 1);
-        if (!scheduled.has(e.taskScheduledId)) report(`${e.kind} for task ${e.taskScheduledId}, which was never scheduled`);
+        if (!scheduled.has(e.taskScheduledId))
+          report(`${e.kind} for task ${e.taskScheduledId}, which was never scheduled`);
         break;
       case 'TimerFired':
         results.set(e.timerId, (results.get(e.timerId) ?? 0) + 1);
@@ -336,7 +401,8 @@ function checkResults(events: Recorded[], isCurrent: boolean, timerSlackMs: numb
   for (const [id, s] of scheduled) {
     const n = results.get(id) ?? 0;
     if (s.kind === 'timer') {
-      if (n === 0 && s.fireAt !== undefined && Date.parse(s.fireAt) + timerSlackMs < endAt) report(`timer ${id} due ${s.fireAt} never fired before the end at ${end.timestamp}`);
+      if (n === 0 && s.fireAt !== undefined && Date.parse(s.fireAt) + timerSlackMs < endAt)
+        report(`timer ${id} due ${s.fireAt} never fired before the end at ${end.timestamp}`);
     } else if (n === 0) {
       report(`${s.kind} ${s.name} (task ${id}) has no result in a completed execution`);
     }
@@ -362,15 +428,24 @@ function checkEffects(
     list.push(e.delivery);
     runs.set(key, list);
     const workerVersion = versionOfWorker(e.worker);
-    if (workerVersion !== undefined && workerVersion !== e.version) report(e.instanceId, `side effect ${e.key} of version ${e.version} ran on worker ${e.worker}`);
+    if (workerVersion !== undefined && workerVersion !== e.version)
+      report(e.instanceId, `side effect ${e.key} of version ${e.version} ran on worker ${e.worker}`);
   }
   for (const [key, deliveries] of runs) {
     const [instanceId = '', taskId = ''] = key.split(' ');
     const effectKey = key.split(' ').slice(2).join(' ');
     const sorted = [...deliveries].sort((a, b) => a - b);
-    if (new Set(sorted).size !== sorted.length) report(instanceId, `side effect ${effectKey} ran twice under one delivery number (${sorted.join(', ')}): two workers held the same claim`);
+    if (new Set(sorted).size !== sorted.length)
+      report(
+        instanceId,
+        `side effect ${effectKey} ran twice under one delivery number (${sorted.join(', ')}): two workers held the same claim`,
+      );
     const claimed = claims.get(`${instanceId} ${taskId}`);
-    if (claimed !== undefined && (sorted.at(-1) ?? 0) > claimed) report(instanceId, `side effect ${effectKey} ran as delivery ${sorted.at(-1)} but the task was claimed ${claimed} times`);
+    if (claimed !== undefined && (sorted.at(-1) ?? 0) > claimed)
+      report(
+        instanceId,
+        `side effect ${effectKey} ran as delivery ${sorted.at(-1)} but the task was claimed ${claimed} times`,
+      );
   }
   for (const [execKey, events] of executions) {
     const [instanceId = ''] = execKey.split(' ');
@@ -381,7 +456,8 @@ function checkEffects(
       const input = inputs.get(e.taskScheduledId);
       const effectKey = input ? (JSON.parse(input) as { key?: string }).key : undefined;
       if (effectKey === undefined) continue;
-      if (!runs.has(`${instanceId} ${e.taskScheduledId} ${effectKey}`)) report(instanceId, `activity ${effectKey} (task ${e.taskScheduledId}) completed but never ran`);
+      if (!runs.has(`${instanceId} ${e.taskScheduledId} ${effectKey}`))
+        report(instanceId, `activity ${effectKey} (task ${e.taskScheduledId}) completed but never ran`);
     }
   }
 }

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import { until, withFaultHub } from './harness.ts';
 
-test('an activity result committed while its instance\'s turn commits is never stranded', async () => {
+test("an activity result committed while its instance's turn commits is never stranded", async () => {
   await withFaultHub(async (hub) => {
     const { store } = hub;
     await store.createInstance({ instanceId: 'w', name: 'chain', version: 'v1', defaultVersion: 'v1', input: '{}' });
@@ -53,14 +53,29 @@ test('an activity result committed while its instance\'s turn commits is never s
     try {
       await turn.query('BEGIN');
       await turn.query(`DELETE FROM ${hub.S}.inbox WHERE id = ANY($1::bigint[])`, [second.messages.map((m) => m.id)]);
-      await turn.query(`UPDATE ${hub.S}.instances SET next_visible_at = NULL, lock_token = NULL, locked_until = NULL, locked_by = NULL WHERE instance_id = 'w'`);
+      await turn.query(
+        `UPDATE ${hub.S}.instances SET next_visible_at = NULL, lock_token = NULL, locked_until = NULL, locked_by = NULL WHERE instance_id = 'w'`,
+      );
       // ...while the activity's result is committed.
       let completed = false;
-      const completion = store.completeActivities([{ id: task.id, lockToken: task.lockToken, instanceId: 'w', executionId: task.executionId, taskId: 0, result: '"done"' }]).then(() => {
-        completed = true;
-      });
+      const completion = store
+        .completeActivities([
+          {
+            id: task.id,
+            lockToken: task.lockToken,
+            instanceId: 'w',
+            executionId: task.executionId,
+            taskId: 0,
+            result: '"done"',
+          },
+        ])
+        .then(() => {
+          completed = true;
+        });
       await until('the completion to insert its message', async () => {
-        const r = await hub.sql(`SELECT 1 FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE NOT l.granted AND a.query LIKE '%next_visible_at = now()%'`);
+        const r = await hub.sql(
+          `SELECT 1 FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE NOT l.granted AND a.query LIKE '%next_visible_at = now()%'`,
+        );
         return r.rows.length > 0 || completed;
       });
       await turn.query('COMMIT');
@@ -69,9 +84,15 @@ test('an activity result committed while its instance\'s turn commits is never s
       await turn.end();
     }
 
-    const row = await hub.sql<{ next_visible_at: Date | null }>(`SELECT next_visible_at FROM ${hub.S}.instances WHERE instance_id = 'w'`);
+    const row = await hub.sql<{ next_visible_at: Date | null }>(
+      `SELECT next_visible_at FROM ${hub.S}.instances WHERE instance_id = 'w'`,
+    );
     assert.notEqual(row.rows[0]?.next_visible_at, null, 'the instance points at its new message');
     const [third] = await store.claimOrchestrations('v1', 1, 30_000, 'v1/a');
-    assert.deepEqual(third?.messages.map((m) => m.event.kind), ['TaskCompleted'], 'the result is claimable');
+    assert.deepEqual(
+      third?.messages.map((m) => m.event.kind),
+      ['TaskCompleted'],
+      'the result is claimable',
+    );
   });
 });

@@ -28,7 +28,9 @@ const LEASE_MS = 2000;
 const FAULTS: Record<FaultKind, number> = { sigkill: 3, sigstop: 3, 'connection-kill': 2, stall: 3, cut: 2 };
 
 test(`randomized fault run (seed ${SEED})`, async () => {
-  process.stdout.write(`# randomized fault run: seed ${SEED} (replay with DTK_FAULTS_SEED=${SEED}); load for ${Math.round(LOAD_MS / 1000)} s\n`);
+  process.stdout.write(
+    `# randomized fault run: seed ${SEED} (replay with DTK_FAULTS_SEED=${SEED}); load for ${Math.round(LOAD_MS / 1000)} s\n`,
+  );
   await withFaultHub(
     async (hub, workers) => {
       const fleet = new Fleet(hub, workers, LEASE_MS);
@@ -54,10 +56,18 @@ test(`randomized fault run (seed ${SEED})`, async () => {
 
         const report = await expectInvariants(
           hub,
-          { test: 'randomized run', faults: fleet.applied, recoveriesMs: fleet.recoveriesMs, leaseMs: LEASE_MS, seed: SEED },
+          {
+            test: 'randomized run',
+            faults: fleet.applied,
+            recoveriesMs: fleet.recoveriesMs,
+            leaseMs: LEASE_MS,
+            seed: SEED,
+          },
           { expected: driver.expected, ackedEvents: driver.acked, timerSlackMs: LEASE_MS * 3 },
         );
-        const kinds = Object.entries(driver.kinds).map(([k, n]) => `${k} ${n}`).join(', ');
+        const kinds = Object.entries(driver.kinds)
+          .map(([k, n]) => `${k} ${n}`)
+          .join(', ');
         process.stdout.write(
           `# randomized run: ${driver.expected.size} instances started (${kinds}), ${report.instances} with sub-orchestrations, ` +
             `${report.historyEvents} history events; everything finished ${drainedMs} ms after the faults stopped\n`,
@@ -113,7 +123,10 @@ class Driver {
 
   async #start(plan: InstancePlan): Promise<void> {
     try {
-      await this.#hub.client.scheduleNewOrchestration(plan.kind, plan.input, { instanceId: plan.id, version: plan.version });
+      await this.#hub.client.scheduleNewOrchestration(plan.kind, plan.input, {
+        instanceId: plan.id,
+        version: plan.version,
+      });
     } catch (err) {
       this.errors.push(`start ${plan.id}: ${(err as Error).message}`);
       return;
@@ -132,7 +145,9 @@ class Driver {
       );
     } else {
       for (const r of plan.raises) {
-        this.#raising.push(sleep(r.afterMs).then(() => this.#raise(plan.id, r.name, r.data, r.idempotencyKey, r.repeat)));
+        this.#raising.push(
+          sleep(r.afterMs).then(() => this.#raise(plan.id, r.name, r.data, r.idempotencyKey, r.repeat)),
+        );
       }
     }
   }

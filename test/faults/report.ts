@@ -20,7 +20,10 @@ export interface FaultFigures {
 
 /** Records a test's figures, and prints them as a diagnostic line of that test. */
 export function recordFigures(f: FaultFigures): void {
-  const faults = Object.entries(f.faults).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
+  const faults =
+    Object.entries(f.faults)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ') || 'none';
   process.stdout.write(`# ${f.test}: ${f.instances} instances, faults: ${faults}, violations: ${f.violations}\n`);
   const file = process.env.DTK_FAULTS_REPORT;
   if (file) appendFileSync(file, `${JSON.stringify(f)}\n`);
@@ -34,17 +37,32 @@ function percentile(sorted: number[], p: number): number {
 /** The summary lines printed at the end of `npm run test:faults`. */
 export function summarise(file: string): string[] {
   if (!existsSync(file)) return ['fault suite: no figures recorded (did any fault test run?)'];
-  const all = readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as FaultFigures);
+  const all = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as FaultFigures);
   const faults: Record<string, number> = {};
   for (const f of all) for (const [k, n] of Object.entries(f.faults)) faults[k] = (faults[k] ?? 0) + n;
   const recoveries = all.flatMap((f) => f.recoveriesMs ?? []).sort((a, b) => a - b);
-  const leases = [...new Set(all.filter((f) => f.recoveriesMs?.length).map((f) => f.leaseMs).filter((l) => l !== undefined))];
+  const leases = [
+    ...new Set(
+      all
+        .filter((f) => f.recoveriesMs?.length)
+        .map((f) => f.leaseMs)
+        .filter((l) => l !== undefined),
+    ),
+  ];
   const seeds = all.filter((f) => f.seed !== undefined).map((f) => `${f.test}: ${f.seed}`);
   const total = Object.values(faults).reduce((a, b) => a + b, 0);
   return [
     '── dtk fault suite ──────────────────────────────────────────────',
     `instances run: ${all.reduce((a, f) => a + f.instances, 0)} (in ${all.length} tests)`,
-    `faults injected: ${total} — ${Object.entries(faults).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}`,
+    `faults injected: ${total} — ${
+      Object.entries(faults)
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ') || 'none'
+    }`,
     `invariant violations: ${all.reduce((a, f) => a + f.violations, 0)}`,
     recoveries.length === 0
       ? 'recovery after a worker kill: not measured'
