@@ -11,6 +11,7 @@ import type { FailureDetails } from '../orchestration/history.ts';
 import { toFailureDetails } from '../orchestration/failure.ts';
 import type { ActivityResult, ActivityWorkItem, HubStore } from '../store/types.ts';
 import { payloadBytes } from './payload-limits.ts';
+import { delay } from './delay.ts';
 
 export interface ActivityLookup {
   getActivity(name: string): ActivityFunction | undefined;
@@ -213,15 +214,4 @@ export class ActivityLoop {
       this.#o.logger.warn({ err: toError(err) }, 'could not renew activity leases');
     }
   }
-}
-
-function delay(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
-  });
 }

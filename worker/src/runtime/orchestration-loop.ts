@@ -13,6 +13,7 @@ import { ReplayCache, type CachedExecution } from './replay-cache.ts';
 import { checkTurnPayloads } from './payload-limits.ts';
 import { buildDiscardTurn, buildTurn } from './turn.ts';
 import type { VersionRouting } from './version-routing.ts';
+import { delay } from './delay.ts';
 
 export interface OrchestrationLoopOptions {
   store: HubStore;
@@ -80,9 +81,9 @@ export class OrchestrationLoop {
         failures = 0;
       } catch (err) {
         failures++;
-        const delay = Math.min(30000, 200 * 2 ** Math.min(failures, 8));
-        logger.error({ err: toError(err), retryInMs: delay }, 'orchestration loop failed; retrying');
-        await sleep(delay, this.#stop.signal);
+        const wait = Math.min(30000, 200 * 2 ** Math.min(failures, 8));
+        logger.error({ err: toError(err), retryInMs: wait }, 'orchestration loop failed; retrying');
+        await delay(wait, this.#stop.signal);
       }
     }
   }
@@ -232,15 +233,4 @@ function turnTime(last: string | undefined, messages: readonly HistoryEvent[]): 
   if (last && last > now) now = last;
   for (const m of messages) if (m.kind === 'TimerFired' && m.fireAt > now) now = m.fireAt;
   return now;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
-  });
 }
