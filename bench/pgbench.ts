@@ -38,9 +38,10 @@ export function findPgbench(env: NodeJS.ProcessEnv = process.env): PgbenchLocati
   return {
     found: false,
     reason:
-      'pgbench is not installed, so the pgbench row is skipped. On Debian/Ubuntu it ships with the server package ' +
-      '(`apt-get install postgresql-15`, or `postgresql-contrib`); the /usr/bin/pgbench wrapper comes from postgresql-client-common ' +
-      '(`apt-get install postgresql-client`). Or point DTK_BENCH_PGBENCH at a pgbench binary.',
+      'pgbench is not installed, so the pgbench rows are skipped. On Debian 12 it ships with the server package: ' +
+      '`apt-get install postgresql-contrib` (or `postgresql-15`) installs /usr/lib/postgresql/15/bin/pgbench, and ' +
+      'postgresql-client-common (pulled in by `postgresql-client`) the /usr/bin/pgbench wrapper; postgresql-client alone ' +
+      'does not include pgbench. Or point DTK_BENCH_PGBENCH at a pgbench binary.',
   };
 }
 
