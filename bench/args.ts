@@ -57,7 +57,8 @@ export const QUICK_SIZES: BenchSizes = {
 };
 
 /** Usage text printed by --help and after a bad flag. */
-export const USAGE = `usage: npm run bench -- [--quick] [--only ${SCENARIOS.join('|')}[,…]] [--concurrency N] [--cpu-prof DIR] [--weak]
+export const USAGE = `usage: npm run bench -- [--quick] [--only ${SCENARIOS.join('|')}[,…]]
+                         [--concurrency N] [--cpu-prof DIR] [--weak]
 
   --quick          smaller runs of every scenario (under 3 minutes)
   --only LIST      run only these scenarios (comma-separated)
@@ -77,7 +78,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
   let cpuProfDir: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
-    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
+    const [flag, inline] = eq > 0 ? [arg.slice(0, eq), arg.slice(eq + 1)] : [arg, undefined];
     const value = (): string => {
       const v = inline ?? argv[++i];
       if (v === undefined || v.startsWith('--')) throw new Error(`${flag} needs a value`);
@@ -97,14 +99,19 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
       case '--only': {
         const names = value().split(',').map((s) => s.trim()).filter((s) => s !== '');
         const bad = names.filter((n) => !(SCENARIOS as readonly string[]).includes(n));
-        if (bad.length > 0 || names.length === 0) throw new Error(`--only: unknown scenario ${bad.join(', ') || '(none)'}; choose from ${SCENARIOS.join(', ')}`);
+        if (bad.length > 0 || names.length === 0) {
+          const named = bad.join(', ') || '(none)';
+          throw new Error(`--only: unknown scenario ${named}; choose from ${SCENARIOS.join(', ')}`);
+        }
         only = SCENARIOS.filter((s) => names.includes(s));
         break;
       }
       case '--concurrency': {
         const raw = value();
         const n = Number(raw);
-        if (!Number.isInteger(n) || n < 1 || n > 10000) throw new Error(`--concurrency must be an integer from 1 to 10000, got ${raw}`);
+        if (!Number.isInteger(n) || n < 1 || n > 10000) {
+          throw new Error(`--concurrency must be an integer from 1 to 10000, got ${raw}`);
+        }
         concurrency = n;
         break;
       }

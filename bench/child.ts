@@ -44,7 +44,8 @@ export class ChildHandle {
     });
     this.#exited = new Promise((resolve) => {
       this.process.on('exit', (code) => {
-        for (const w of this.#pending.values()) w.reject(new Error(`child ${modulePath} exited with ${code}\n${this.#stderr}`));
+        const err = new Error(`child ${modulePath} exited with ${code}\n${this.#stderr}`);
+        for (const w of this.#pending.values()) w.reject(err);
         this.#pending.clear();
         resolve(code);
       });
@@ -76,7 +77,10 @@ export class ChildHandle {
   /** Resolves with the first unsolicited message carrying `key` (such as `ready`); rejects if the child exits first. */
   signal(key: string, timeoutMs = 60000): Promise<Reply> {
     return new Promise<Reply>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`child sent no ${key} within ${timeoutMs} ms\n${this.#stderr}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`child sent no ${key} within ${timeoutMs} ms\n${this.#stderr}`)),
+        timeoutMs,
+      );
       this.#signals.push({
         key,
         resolve: (v) => {

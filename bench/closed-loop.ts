@@ -8,7 +8,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
  * Runs `one(0) … one(total - 1)` with at most `concurrency` in flight: each lane starts the next
  * index as soon as its previous one finished. Rejects with the first failure once lanes stop.
  */
-export async function closedLoop(total: number, concurrency: number, one: (index: number) => Promise<void>): Promise<{ elapsedMs: number }> {
+export async function closedLoop(
+  total: number,
+  concurrency: number,
+  one: (index: number) => Promise<void>,
+): Promise<{ elapsedMs: number }> {
   let next = 0;
   let failure: unknown;
   const started = performance.now();

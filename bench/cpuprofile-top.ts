@@ -30,7 +30,7 @@ export function areaOf(frame: CallFrame): string {
   if (functionName === '(garbage collector)') return 'GC';
   if (functionName === '(program)') return 'V8/native';
   if (url.includes('/node_modules/pg') || url.includes('/node_modules/pg-')) return 'pg driver';
-  if (url.includes('/node_modules/pino') || url.includes('/node_modules/thread-stream') || url.includes('sonic-boom')) return 'logging';
+  if (/\/node_modules\/(pino|thread-stream|sonic-boom)/.test(url)) return 'logging';
   if (url.includes('/node_modules/')) return 'other packages';
   const m = /\/worker\/src\/([a-z-]+)\//.exec(url);
   if (m) return `dtk ${m[1]}`;
@@ -41,7 +41,11 @@ export function areaOf(frame: CallFrame): string {
 }
 
 /** Self time in milliseconds by function and by area, largest first. */
-export function summarise(profile: CpuProfile): { total: number; byArea: [string, number][]; byFunction: [string, number][] } {
+export function summarise(profile: CpuProfile): {
+  total: number;
+  byArea: [string, number][];
+  byFunction: [string, number][];
+} {
   const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
   const byArea = new Map<string, number>();
   const byFunction = new Map<string, number>();
@@ -70,7 +74,8 @@ if (import.meta.main) {
   const s = summarise(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile);
   const busy = s.total - (s.byArea.find(([a]) => a === 'idle')?.[1] ?? 0);
   const pct = (ms: number) => `${((ms / busy) * 100).toFixed(1)}%`.padStart(6);
-  process.stdout.write(`${file}: ${(s.total / 1000).toFixed(1)} s sampled, ${(busy / 1000).toFixed(2)} s busy\n\nby area (share of busy time)\n`);
+  const head = `${file}: ${(s.total / 1000).toFixed(1)} s sampled, ${(busy / 1000).toFixed(2)} s busy`;
+  process.stdout.write(`${head}\n\nby area (share of busy time)\n`);
   for (const [area, ms] of s.byArea) if (area !== 'idle') process.stdout.write(`  ${pct(ms)}  ${area}\n`);
   process.stdout.write('\nby function (self time)\n');
   for (const [fn, ms] of s.byFunction.filter(([f]) => !f.startsWith('(idle)')).slice(0, Number(topArg ?? 25))) {

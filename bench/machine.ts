@@ -50,7 +50,8 @@ export async function readMachine(server: BenchServer, cwd: string): Promise<Mac
   let commit = 'unknown';
   try {
     commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd, encoding: 'utf8' }).trim();
+    const status = ['status', '--porcelain', '--untracked-files=no'];
+    const dirty = execFileSync('git', status, { cwd, encoding: 'utf8' }).trim();
     if (dirty) commit += '+dirty';
   } catch {
     // Not a git checkout (a tarball): the commit stays unknown.

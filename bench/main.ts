@@ -8,7 +8,15 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseBenchArgs, USAGE } from './args.ts';
 import { readMachine } from './machine.ts';
-import { emptyOutcome, finalJson, neighbourNotes, renderMachine, renderProfile, renderTable, type ScenarioOutcome } from './report.ts';
+import {
+  emptyOutcome,
+  finalJson,
+  neighbourNotes,
+  renderMachine,
+  renderProfile,
+  renderTable,
+  type ScenarioOutcome,
+} from './report.ts';
 import { activities } from './scenarios/activities.ts';
 import type { BenchContext, Scenario } from './scenarios/context.ts';
 import { dbos } from './scenarios/dbos.ts';
@@ -59,7 +67,8 @@ try {
     } catch (err) {
       failed++;
       const outcome = emptyOutcome();
-      outcome.notes.push(`${scenario.title} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      const why = err instanceof Error ? (err.stack ?? err.message) : String(err);
+      outcome.notes.push(`${scenario.title} failed: ${why}`);
       outcome.rows.push({ scenario: scenario.title, metric: 'FAILED (see notes)', value: Number.NaN, unit: '' });
       outcomes.push(outcome);
     }

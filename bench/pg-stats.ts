@@ -82,7 +82,7 @@ export async function snapshot(server: BenchServer, database: string): Promise<S
       xactCommit: Number(db.rows[0]?.xact_commit ?? 0),
       xactRollback: Number(db.rows[0]?.xact_rollback ?? 0),
       // Reading the snapshot's xmax does not itself assign a transaction id.
-      nextXid: Number((await c.query<{ x: string }>('SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS x')).rows[0]?.x ?? 0),
+      nextXid: await nextXid(c),
       ...(await readWal(c)),
       statements: await readStatements(c, database),
       pgCpuSeconds: server.postmasterPid === undefined ? undefined : treeCpuSeconds(server.postmasterPid),
@@ -92,21 +92,44 @@ export async function snapshot(server: BenchServer, database: string): Promise<S
   });
 }
 
+/** The next transaction id to be assigned (reading it assigns none). */
+async function nextXid(c: pg.Client): Promise<number> {
+  const r = await c.query<{ x: string }>('SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS x');
+  return Number(r.rows[0]?.x ?? 0);
+}
+
 async function readWal(c: pg.Client): Promise<Partial<ServerSnapshot>> {
   try {
     const r = await c.query<Record<string, string | null>>('SELECT * FROM pg_stat_wal');
     const row = r.rows[0] ?? {};
     const n = (k: string) => (row[k] === undefined || row[k] === null ? undefined : Number(row[k]));
     // Postgres 18 moved write/sync counts to pg_stat_io; those columns are then simply absent.
-    return { walRecords: n('wal_records'), walBytes: n('wal_bytes'), walFpi: n('wal_fpi'), walSyncs: n('wal_sync'), walSyncMs: n('wal_sync_time') };
+    return {
+      walRecords: n('wal_records'),
+      walBytes: n('wal_bytes'),
+      walFpi: n('wal_fpi'),
+      walSyncs: n('wal_sync'),
+      walSyncMs: n('wal_sync_time'),
+    };
   } catch {
     return {};
   }
 }
 
+interface StatementRow {
+  id: string;
+  query: string;
+  calls: string;
+  total: number;
+  plan: number;
+  rows: string;
+  wal_bytes: string;
+  wal_fpi: string;
+}
+
 async function readStatements(c: pg.Client, database: string): Promise<Map<string, StatementCounters> | undefined> {
   try {
-    const r = await c.query<{ id: string; query: string; calls: string; total: number; plan: number; rows: string; wal_bytes: string; wal_fpi: string }>(
+    const r = await c.query<StatementRow>(
       `SELECT s.queryid::text || ':' || s.userid::text || ':' || s.toplevel::text AS id, s.query, s.calls,
               s.total_exec_time AS total, s.total_plan_time AS plan, s.rows, s.wal_bytes, s.wal_fpi
          FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
@@ -135,7 +158,8 @@ async function readStatements(c: pg.Client, database: string): Promise<Map<strin
 
 /** The difference between two snapshots. */
 export function delta(before: ServerSnapshot, after: ServerSnapshot, topN = 8): ServerDelta {
-  const sub = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? undefined : b - a);
+  const sub = (a: number | undefined, b: number | undefined) =>
+    a === undefined || b === undefined ? undefined : b - a;
   let statementCalls: number | undefined;
   let statementTotals: ServerDelta['statementTotals'];
   let topStatements: StatementCounters[] | undefined;

@@ -40,8 +40,8 @@ export function findPgbench(env: NodeJS.ProcessEnv = process.env): PgbenchLocati
     reason:
       'pgbench is not installed, so the pgbench rows are skipped. On Debian 12 it ships with the server package: ' +
       '`apt-get install postgresql-contrib` (or `postgresql-15`) installs /usr/lib/postgresql/15/bin/pgbench, and ' +
-      'postgresql-client-common (pulled in by `postgresql-client`) the /usr/bin/pgbench wrapper; postgresql-client alone ' +
-      'does not include pgbench. Or point DTK_BENCH_PGBENCH at a pgbench binary.',
+      'postgresql-client-common (pulled in by `postgresql-client`) the /usr/bin/pgbench wrapper; ' +
+      'postgresql-client alone does not include pgbench. Or point DTK_BENCH_PGBENCH at a pgbench binary.',
   };
 }
 

@@ -115,47 +115,91 @@ export function renderMachine(m: MachineInfo): string {
   ].join('\n');
 }
 
-/** Renders one profile as a few indented lines. */
-export function renderProfile(p: Profile): string {
-  const secs = p.elapsedMs / 1000;
+/** `n / by` formatted, or n/a when either is missing. */
+function per(n: number | undefined, by: number | undefined): string {
+  return n === undefined || !by ? 'n/a' : fmt(n / by);
+}
+
+/** The commits line: all commits, the writing ones, and work items per writing commit. */
+function commitsLine(p: Profile, secs: number, unit: string): string {
   const d = p.server;
-  const per = (n: number | undefined, by: number | undefined) => (n === undefined || !by ? 'n/a' : fmt(n / by));
-  const cpu = (s: number | undefined) => (s === undefined ? 'n/a' : `${fmt(s)} s (${fmt((s / secs) * 100)}% of a core)`);
-  const unit = p.unitName ?? 'workflow';
-  const mib = (b: number | undefined) => (b === undefined ? 'n/a' : `${fmt(b / 2 ** 20)} MiB`);
-  const lines = [
-    `${p.label}: ${fmt(p.workflows)} ${unit}s in ${fmt(secs)} s` + (p.workItems ? `, ${fmt(p.workItems)} work items` : ''),
-    `  commits ${fmt(d.commits)} (${fmt(d.commits / secs)}/s, ${per(d.commits, p.workflows)} per ${unit}), of which writing ` +
-      `${fmt(d.writeTransactions)} (${fmt(d.writeTransactions / secs)}/s, ${per(d.writeTransactions, p.workflows)} per ${unit})` +
-      (p.workItems ? `; ${per(p.workItems, d.writeTransactions)} work items per writing commit` : '') +
-      (d.rollbacks ? `; ${fmt(d.rollbacks)} rollbacks` : ''),
-    `  statements ${d.statementCalls === undefined ? 'n/a' : fmt(d.statementCalls)} (${per(d.statementCalls, p.workflows)} per ${unit}` +
-      (p.workItems ? `, ${per(d.statementCalls, p.workItems)} per work item` : '') +
-      ')' +
-      (d.statementTotals ? `: executing ${fmt(d.statementTotals.execMs)} ms, planning ${fmt(d.statementTotals.planMs)} ms` : ''),
-    `  WAL ${mib(d.walBytes)} (${per(d.walBytes === undefined ? undefined : d.walBytes / 1024, p.workflows)} KiB per ${unit}` +
-      (d.walFpi !== undefined ? `, ${fmt(d.walFpi)} full-page images` : '') +
-      `), ${d.walSyncs === undefined ? 'n/a' : fmt(d.walSyncs)} fsyncs` +
-      (d.walSyncs && d.walSyncMs !== undefined ? ` taking ${fmt(d.walSyncMs)} ms (${fmt(d.walSyncMs / d.walSyncs)} ms each, ${fmt((d.walSyncMs / p.elapsedMs) * 100)}% of the time)` : '') +
-      (d.walSyncs ? `, ${per(d.writeTransactions, d.walSyncs)} writing commits per fsync` : ''),
-  ];
-  let cpuLine = `  CPU: postgres ${cpu(d.pgCpuSeconds)}, contender ${cpu(p.contenderCpuSeconds)}, driver ${cpu(p.driverCpuSeconds)}`;
+  const all = `${fmt(d.commits)} (${fmt(d.commits / secs)}/s, ${per(d.commits, p.workflows)} per ${unit})`;
+  const w = d.writeTransactions;
+  const writing = `${fmt(w)} (${fmt(w / secs)}/s, ${per(w, p.workflows)} per ${unit})`;
+  let line = `  commits ${all}, of which writing ${writing}`;
+  if (p.workItems) line += `; ${per(p.workItems, d.writeTransactions)} work items per writing commit`;
+  if (d.rollbacks) line += `; ${fmt(d.rollbacks)} rollbacks`;
+  return line;
+}
+
+/** The statements line: round trips per workflow and per work item, server time split. */
+function statementsLine(p: Profile, unit: string): string {
+  const d = p.server;
+  const calls = d.statementCalls;
+  let line = `  statements ${calls === undefined ? 'n/a' : fmt(calls)} (${per(calls, p.workflows)} per ${unit}`;
+  if (p.workItems) line += `, ${per(calls, p.workItems)} per work item`;
+  line += ')';
+  const t = d.statementTotals;
+  if (t) line += `: executing ${fmt(t.execMs)} ms, planning ${fmt(t.planMs)} ms`;
+  return line;
+}
+
+/** The WAL line: volume, full-page images, syncs and how much of the run they took. */
+function walLine(p: Profile, unit: string): string {
+  const d = p.server;
+  const kib = d.walBytes === undefined ? undefined : d.walBytes / 1024;
+  let line = `  WAL ${kib === undefined ? 'n/a' : `${fmt(kib / 1024)} MiB`} (${per(kib, p.workflows)} KiB per ${unit}`;
+  if (d.walFpi !== undefined) line += `, ${fmt(d.walFpi)} full-page images`;
+  line += `), ${d.walSyncs === undefined ? 'n/a' : fmt(d.walSyncs)} fsyncs`;
+  if (d.walSyncs && d.walSyncMs !== undefined) {
+    const share = fmt((d.walSyncMs / p.elapsedMs) * 100);
+    line += ` taking ${fmt(d.walSyncMs)} ms (${fmt(d.walSyncMs / d.walSyncs)} ms each, ${share}% of the time)`;
+  }
+  if (d.walSyncs) line += `, ${per(d.writeTransactions, d.walSyncs)} writing commits per fsync`;
+  return line;
+}
+
+/** The CPU line: Postgres, contender, driver, and the machine as a whole. */
+function cpuLine(p: Profile, secs: number): string {
+  const d = p.server;
+  const cpu = (s: number | undefined) =>
+    s === undefined ? 'n/a' : `${fmt(s)} s (${fmt((s / secs) * 100)}% of a core)`;
+  let line = `  CPU: postgres ${cpu(d.pgCpuSeconds)}, contender ${cpu(p.contenderCpuSeconds)}`;
+  line += `, driver ${cpu(p.driverCpuSeconds)}`;
   if (d.system) {
     const total = d.system.busy + d.system.idle + d.system.iowait;
-    cpuLine += `; machine busy ${fmt((d.system.busy / total) * 100)}%`;
+    line += `; machine busy ${fmt((d.system.busy / total) * 100)}%`;
     // Whatever else ran on the box meanwhile (other jobs, the kernel's own threads): a noisy-neighbour gauge.
     const other = otherCpuSeconds(p);
-    if (other !== undefined) cpuLine += `, other processes ${cpu(other)}`;
-    cpuLine += `, iowait ${fmt(d.system.iowait)} s`;
+    if (other !== undefined) line += `, other processes ${cpu(other)}`;
+    line += `, iowait ${fmt(d.system.iowait)} s`;
   }
-  lines.push(cpuLine);
-  if (d.topStatements?.length) lines.push('    exec ms  plan ms     calls  WAL KiB  statement');
-  for (const st of d.topStatements ?? []) {
+  return line;
+}
+
+/** Renders one profile as a few indented lines, then its costliest statements. */
+export function renderProfile(p: Profile): string {
+  const secs = p.elapsedMs / 1000;
+  const unit = p.unitName ?? 'workflow';
+  const items = p.workItems ? `, ${fmt(p.workItems)} work items` : '';
+  const lines = [
+    `${p.label}: ${fmt(p.workflows)} ${unit}s in ${fmt(secs)} s${items}`,
+    commitsLine(p, secs, unit),
+    statementsLine(p, unit),
+    walLine(p, unit),
+    cpuLine(p, secs),
+  ];
+  const top = p.server.topStatements ?? [];
+  if (top.length > 0) lines.push('    exec ms  plan ms     calls  WAL KiB  statement');
+  for (const st of top) {
     const text = st.query.replace(/\s+/g, ' ').trim();
-    lines.push(
-      `    ${fmt(st.totalMs).padStart(7)}  ${fmt(st.planMs).padStart(7)}  ${fmt(st.calls).padStart(8)}  ${fmt(st.walBytes / 1024).padStart(7)}  ` +
-        (text.length > 90 ? `${text.slice(0, 89)}…` : text),
-    );
+    const cols = [
+      fmt(st.totalMs).padStart(7),
+      fmt(st.planMs).padStart(7),
+      fmt(st.calls).padStart(8),
+      fmt(st.walBytes / 1024).padStart(7),
+    ];
+    lines.push(`    ${cols.join('  ')}  ${text.length > 90 ? `${text.slice(0, 89)}…` : text}`);
   }
   return lines.join('\n');
 }
@@ -177,7 +221,10 @@ export function neighbourNotes(profiles: readonly Profile[], threshold = 0.25): 
     const other = otherCpuSeconds(p);
     if (other === undefined) continue;
     const share = other / (p.elapsedMs / 1000);
-    if (share > threshold) notes.push(`other processes took ${fmt(share * 100)}% of a core during "${p.label}": its figures are pessimistic`);
+    if (share > threshold) {
+      const took = `other processes took ${fmt(share * 100)}% of a core`;
+      notes.push(`${took} during "${p.label}": its figures are pessimistic`);
+    }
   }
   return notes;
 }

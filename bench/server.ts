@@ -60,7 +60,13 @@ export async function openServer(env: NodeJS.ProcessEnv = process.env): Promise<
   return describe(handle.url, true, postmasterPid, () => handle.stop(), new URL(handle.url));
 }
 
-function describe(url: string, embedded: boolean, postmasterPid: number | undefined, stop: () => Promise<void>, u: URL): BenchServer {
+function describe(
+  url: string,
+  embedded: boolean,
+  postmasterPid: number | undefined,
+  stop: () => Promise<void>,
+  u: URL,
+): BenchServer {
   return {
     label: embedded ? 'embedded' : redactUrl(url),
     embedded,

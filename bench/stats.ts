@@ -8,7 +8,8 @@ export function median(values: readonly number[]): number {
   if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  const hi = sorted[mid] as number;
+  return sorted.length % 2 === 1 ? hi : ((sorted[mid - 1] as number) + hi) / 2;
 }
 
 /** The nearest-rank percentile `p` (0 < p ≤ 100) of `values`; NaN when empty. */

@@ -37,7 +37,12 @@ async function noop(value: number): Promise<number> {
 const req = JSON.parse(process.argv[2] ?? '{}') as DbosChildRequest;
 // DBOS's own default pool (10 connections, like dtk's store) unless DTK_BENCH_DBOS_POOL says otherwise.
 const poolSize = Number(process.env.DTK_BENCH_DBOS_POOL) || undefined;
-DBOS.setConfig({ name: 'dtk-bench', systemDatabaseUrl: req.systemDatabaseUrl, logLevel: 'error', systemDatabasePoolSize: poolSize });
+DBOS.setConfig({
+  name: 'dtk-bench',
+  systemDatabaseUrl: req.systemDatabaseUrl,
+  logLevel: 'error',
+  systemDatabasePoolSize: poolSize,
+});
 const step = DBOS.registerStep(noop, { name: 'noop' });
 // The same shape as dtk's helloChain: three sequential steps passing a value through.
 const helloChain = DBOS.registerWorkflow(

@@ -39,7 +39,11 @@ export interface DtkHubOptions {
  * Creates a fresh hub, runs `fn` against it, then stops the worker (draining cleanly) and
  * drops the database. Returns what `fn` returned plus the worker's final stats.
  */
-export async function withDtkHub<T>(server: BenchServer, options: DtkHubOptions, fn: (hub: DtkHub) => Promise<T>): Promise<T> {
+export async function withDtkHub<T>(
+  server: BenchServer,
+  options: DtkHubOptions,
+  fn: (hub: DtkHub) => Promise<T>,
+): Promise<T> {
   const url = await freshDatabase(server, DTK_DATABASE);
   for (const [k, v] of Object.entries(options.databaseSettings ?? {})) {
     if (!/^[a-z_]+$/.test(k) || !/^[a-z0-9_]+$/.test(v)) throw new Error(`bad setting ${k}=${v}`);
@@ -47,7 +51,13 @@ export async function withDtkHub<T>(server: BenchServer, options: DtkHubOptions,
   }
   const request: WorkerChildRequest = { hubUrl: url, schema: SCHEMA };
   const execArgv = options.cpuProfDir
-    ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir, '--cpu-prof-name', `worker-${options.label ?? 'run'}-${Date.now()}.cpuprofile`]
+    ? [
+        '--cpu-prof',
+        '--cpu-prof-dir',
+        options.cpuProfDir,
+        '--cpu-prof-name',
+        `worker-${options.label ?? 'run'}-${Date.now()}.cpuprofile`,
+      ]
     : [];
   const worker = new ChildHandle(join(import.meta.dirname, 'worker-child.ts'), [JSON.stringify(request)], { execArgv });
   let client: TaskHubClient | undefined;

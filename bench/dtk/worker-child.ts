@@ -41,7 +41,8 @@ register(worker);
 
 function stats(): WorkerChildStats {
   const cpu = process.cpuUsage();
-  return { ...worker.stats, cpuSeconds: (cpu.user + cpu.system) / 1e6, rssMiB: Math.round(process.memoryUsage.rss() / 2 ** 20) };
+  const rssMiB = Math.round(process.memoryUsage.rss() / 2 ** 20);
+  return { ...worker.stats, cpuSeconds: (cpu.user + cpu.system) / 1e6, rssMiB };
 }
 
 process.on('message', (msg: Command) => {
@@ -76,6 +77,7 @@ try {
   await worker.start();
   process.send?.({ ready: true });
 } catch (err) {
-  process.stderr.write(`bench worker failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  const why = err instanceof Error ? (err.stack ?? err.message) : String(err);
+  process.stderr.write(`bench worker failed to start: ${why}\n`);
   process.exit(1);
 }

@@ -7,21 +7,18 @@ import { DTK_DATABASE, withDtkHub, type DtkHub } from '../dtk/hub.ts';
 import { measured } from '../measure.ts';
 import { emptyOutcome, type Profile, type ScenarioOutcome } from '../report.ts';
 import { median, perSecond } from '../stats.ts';
-import { type BenchContext, type Scenario } from './context.ts';
+import { expectCompleted, hubOptions, type BenchContext, type Scenario } from './context.ts';
 import { medianRun } from './hello.ts';
 
 /** Starts `count` fan-outs of `width` at once and waits for all; returns the elapsed time. */
 async function fanOutBatch(hub: DtkHub, count: number, width: number, prefix: string): Promise<{ elapsedMs: number }> {
   const started = performance.now();
-  const ids = await Promise.all(
-    Array.from({ length: count }, (_, i) => hub.client.scheduleNewOrchestration('fanOut', width, { instanceId: `${prefix}-${i}` })),
-  );
-  await Promise.all(
-    ids.map(async (id) => {
-      const s = await hub.client.waitForOrchestrationCompletion(id, { timeoutMs: 120000 });
-      if (s.status !== 'Completed' || s.output !== width) throw new Error(`fan-out ${id} ended ${s.status}: ${JSON.stringify(s.output ?? s.failure)}`);
-    }),
-  );
+  const start = (i: number) => hub.client.scheduleNewOrchestration('fanOut', width, { instanceId: `${prefix}-${i}` });
+  const ids = await Promise.all(Array.from({ length: count }, (_, i) => start(i)));
+  const finish = async (id: string) => {
+    expectCompleted(await hub.client.waitForOrchestrationCompletion(id, { timeoutMs: 120000 }), width);
+  };
+  await Promise.all(ids.map(finish));
   return { elapsedMs: performance.now() - started };
 }
 
@@ -37,10 +34,11 @@ export const activities: Scenario = {
     const { orchestrations, perOrchestration, runs } = ctx.args.sizes.activities;
     const results: ActivitiesRun[] = [];
     for (let r = 1; r <= runs; r++) {
-      const res = await withDtkHub(ctx.server, { cpuProfDir: ctx.args.cpuProfDir, label: 'activities' }, async (hub) => {
+      const res = await withDtkHub(ctx.server, hubOptions(ctx, 'activities'), async (hub) => {
         await fanOutBatch(hub, 1, Math.min(perOrchestration, 500), 'warmup');
         const s0 = await hub.stats();
-        const m = await measured(ctx.server, DTK_DATABASE, () => fanOutBatch(hub, orchestrations, perOrchestration, 'act'));
+        const batch = () => fanOutBatch(hub, orchestrations, perOrchestration, 'act');
+        const m = await measured(ctx.server, DTK_DATABASE, batch);
         const s1 = await hub.stats();
         const done = s1.activities - s0.activities;
         return {

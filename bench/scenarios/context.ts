@@ -34,3 +34,19 @@ export interface Scenario {
 export function warmupCount(total: number): number {
   return Math.min(500, Math.max(50, Math.round(total / 10)));
 }
+
+/** Options of a dtk hub for one scenario: a CPU profile of its worker when --cpu-prof was given. */
+export function hubOptions(ctx: BenchContext, label: string): { cpuProfDir?: string; label: string } {
+  return { cpuProfDir: ctx.args.cpuProfDir, label };
+}
+
+/** Throws unless the orchestration completed with `expected` as its output: a wrong result voids a run. */
+export function expectCompleted(
+  state: { instanceId: string; status: string; output?: unknown; failure?: unknown },
+  expected: unknown,
+): void {
+  if (state.status === 'Completed' && state.output === expected) return;
+  const got = JSON.stringify(state.output ?? state.failure);
+  const want = JSON.stringify(expected);
+  throw new Error(`${state.instanceId} ended ${state.status} with ${got}, expected Completed with ${want}`);
+}

@@ -30,7 +30,8 @@ async function runDbosOnce(ctx: BenchContext, label: string): Promise<DbosRun> {
   try {
     await child.signal('ready', 120000);
     await child.request('run', { total: warmupCount(total), concurrency, offset: 1_000_000 });
-    const m = await measured(ctx.server, DATABASE, () => child.request<DbosRunReport>('run', { total, concurrency, offset: 0 }));
+    const run = () => child.request<DbosRunReport>('run', { total, concurrency, offset: 0 });
+    const m = await measured(ctx.server, DATABASE, run);
     return {
       perS: perSecond(total, m.value.elapsedMs),
       profile: {

@@ -6,19 +6,18 @@
 import { withDtkHub } from '../dtk/hub.ts';
 import { emptyOutcome, type ScenarioOutcome } from '../report.ts';
 import { median } from '../stats.ts';
-import { type BenchContext, type Scenario } from './context.ts';
+import { expectCompleted, hubOptions, type BenchContext, type Scenario } from './context.ts';
 
 export const fanout: Scenario = {
   name: 'fanout',
   title: 'fan-out/fan-in',
   async run(ctx: BenchContext): Promise<ScenarioOutcome> {
     const { width, runs } = ctx.args.sizes.fanout;
-    const times = await withDtkHub(ctx.server, { cpuProfDir: ctx.args.cpuProfDir, label: 'fanout' }, async (hub) => {
+    const times = await withDtkHub(ctx.server, hubOptions(ctx, 'fanout'), async (hub) => {
       const once = async (id: string) => {
         const started = performance.now();
         await hub.client.scheduleNewOrchestration('fanOut', width, { instanceId: id });
-        const s = await hub.client.waitForOrchestrationCompletion(id, { timeoutMs: 60000 });
-        if (s.status !== 'Completed' || s.output !== width) throw new Error(`fan-out ${id} ended ${s.status}: ${JSON.stringify(s.output ?? s.failure)}`);
+        expectCompleted(await hub.client.waitForOrchestrationCompletion(id, { timeoutMs: 60000 }), width);
         return performance.now() - started;
       };
       await once('warmup');

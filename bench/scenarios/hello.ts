@@ -8,17 +8,26 @@ import { DTK_DATABASE, withDtkHub, type DtkHub } from '../dtk/hub.ts';
 import { measured } from '../measure.ts';
 import { emptyOutcome, type Profile, type ScenarioOutcome } from '../report.ts';
 import { median, perSecond } from '../stats.ts';
-import { warmupCount, type BenchContext, type HelloSummary, type Scenario } from './context.ts';
+import {
+  expectCompleted,
+  hubOptions,
+  warmupCount,
+  type BenchContext,
+  type HelloSummary,
+  type Scenario,
+} from './context.ts';
 
 /** Starts `count` hello chains (inputs from `offset`) at `concurrency`, each awaited to completion and checked. */
-export async function driveHelloChains(hub: DtkHub, count: number, concurrency: number, offset: number): Promise<{ elapsedMs: number }> {
+export async function driveHelloChains(
+  hub: DtkHub,
+  count: number,
+  concurrency: number,
+  offset: number,
+): Promise<{ elapsedMs: number }> {
   return closedLoop(count, concurrency, async (i) => {
     const value = offset + i;
     const id = await hub.client.scheduleNewOrchestration('helloChain', value, { instanceId: `hello-${value}` });
-    const state = await hub.client.waitForOrchestrationCompletion(id, { timeoutMs: 60000 });
-    if (state.status !== 'Completed' || state.output !== value) {
-      throw new Error(`hello chain ${id} ended ${state.status} with ${JSON.stringify(state.output ?? state.failure)}`);
-    }
+    expectCompleted(await hub.client.waitForOrchestrationCompletion(id, { timeoutMs: 60000 }), value);
   });
 }
 
@@ -30,7 +39,7 @@ export async function runHelloOnce(
 ): Promise<HelloSummary> {
   const { total } = ctx.args.sizes.hello;
   const concurrency = ctx.args.sizes.concurrency;
-  return withDtkHub(ctx.server, { cpuProfDir: ctx.args.cpuProfDir, databaseSettings, label: 'hello' }, async (hub) => {
+  return withDtkHub(ctx.server, { ...hubOptions(ctx, 'hello'), databaseSettings }, async (hub) => {
     await driveHelloChains(hub, warmupCount(total), concurrency, 1_000_000);
     const s0 = await hub.stats();
     const m = await measured(ctx.server, DTK_DATABASE, () => driveHelloChains(hub, total, concurrency, 0));
@@ -45,7 +54,8 @@ export async function runHelloOnce(
       contenderCpuSeconds: s1.cpuSeconds - s0.cpuSeconds,
       driverCpuSeconds: m.driverCpuSeconds,
     };
-    return { perS: perSecond(total, m.value.elapsedMs), workItemsPerS: perSecond(workItems, m.value.elapsedMs), profile };
+    const ms = m.value.elapsedMs;
+    return { perS: perSecond(total, ms), workItemsPerS: perSecond(workItems, ms), profile };
   });
 }
 
@@ -63,7 +73,8 @@ export const hello: Scenario = {
     const results: HelloSummary[] = [];
     for (let r = 1; r <= runs; r++) {
       const res = await runHelloOnce(ctx, `dtk hello chain, run ${r}`);
-      ctx.log(`  hello chain run ${r}/${runs}: ${res.perS.toFixed(0)} orchestrations/s, ${res.workItemsPerS.toFixed(0)} work items/s`);
+      const items = res.workItemsPerS.toFixed(0);
+      ctx.log(`  hello chain run ${r}/${runs}: ${res.perS.toFixed(0)} orchestrations/s, ${items} work items/s`);
       results.push(res);
     }
     const mid = medianRun(results, (r) => r.perS);
@@ -72,8 +83,20 @@ export const hello: Scenario = {
     const spread = `median of ${runs}: ${results.map((r) => r.perS.toFixed(0)).join(', ')}`;
     const c = `${total.toLocaleString('en-US')} at concurrency ${ctx.args.sizes.concurrency}`;
     out.rows.push(
-      { scenario: 'hello chain', metric: `orchestrations/s (${c})`, value: ctx.shared.hello.perS, unit: '/s', target: { op: '>=', value: 1000 }, note: spread },
-      { scenario: 'hello chain', metric: 'work items/s (turns + activities)', value: median(results.map((r) => r.workItemsPerS)), unit: '/s' },
+      {
+        scenario: 'hello chain',
+        metric: `orchestrations/s (${c})`,
+        value: ctx.shared.hello.perS,
+        unit: '/s',
+        target: { op: '>=', value: 1000 },
+        note: spread,
+      },
+      {
+        scenario: 'hello chain',
+        metric: 'work items/s (turns + activities)',
+        value: median(results.map((r) => r.workItemsPerS)),
+        unit: '/s',
+      },
     );
     out.json.hello_chain_per_s = ctx.shared.hello.perS;
     out.profiles.push({ ...mid.profile, label: `${mid.profile.label} (median)` });

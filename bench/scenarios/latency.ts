@@ -8,7 +8,7 @@ import { openLoop } from '../closed-loop.ts';
 import { withDtkHub } from '../dtk/hub.ts';
 import { emptyOutcome, type ScenarioOutcome } from '../report.ts';
 import { percentile } from '../stats.ts';
-import { type BenchContext, type Scenario } from './context.ts';
+import { hubOptions, type BenchContext, type Scenario } from './context.ts';
 import { driveHelloChains } from './hello.ts';
 
 export const latency: Scenario = {
@@ -16,7 +16,7 @@ export const latency: Scenario = {
   title: 'latency',
   async run(ctx: BenchContext): Promise<ScenarioOutcome> {
     const { ratePerS, durationS } = ctx.args.sizes.latency;
-    const { client, server, failures } = await withDtkHub(ctx.server, { cpuProfDir: ctx.args.cpuProfDir, label: 'latency' }, async (hub) => {
+    const { client, server, failures } = await withDtkHub(ctx.server, hubOptions(ctx, 'latency'), async (hub) => {
       await driveHelloChains(hub, 100, 10, 1_000_000);
       const clientMs: number[] = [];
       const serverMs: number[] = [];
@@ -35,8 +35,21 @@ export const latency: Scenario = {
     const p50 = percentile(client, 50);
     const p99 = percentile(client, 99);
     out.rows.push(
-      { scenario: 'latency', metric: `start→completion p50, client (${count})`, value: p50, unit: 'ms', target: { op: '<=', value: 10 } },
-      { scenario: 'latency', metric: 'start→completion p99, client', value: p99, unit: 'ms', target: { op: '<=', value: 30 }, note: `max ${Math.max(...client).toFixed(1)} ms` },
+      {
+        scenario: 'latency',
+        metric: `start→completion p50, client (${count})`,
+        value: p50,
+        unit: 'ms',
+        target: { op: '<=', value: 10 },
+      },
+      {
+        scenario: 'latency',
+        metric: 'start→completion p99, client',
+        value: p99,
+        unit: 'ms',
+        target: { op: '<=', value: 30 },
+        note: `max ${Math.max(...client).toFixed(1)} ms`,
+      },
       {
         scenario: 'latency',
         metric: 'created→completed p50 / p99, database clock',

@@ -24,20 +24,25 @@ export const limit: Scenario = {
     const tps: Partial<Record<PgbenchScript, number>> = {};
     if (!where.found) {
       out.notes.push(where.reason);
-      out.rows.push({ scenario: 'limit', metric: 'pgbench TPC-B-like tps', value: Number.NaN, unit: '', note: 'skipped: pgbench not installed' });
+      const note = 'skipped: pgbench not installed';
+      out.rows.push({ scenario: 'limit', metric: 'pgbench TPC-B-like tps', value: Number.NaN, unit: 'tps', note });
     } else {
       await freshDatabase(ctx.server, DATABASE);
       try {
         await initPgbench(where.path, ctx.server, DATABASE);
         for (const script of ['tpcb-like', 'simple-update'] as const) {
           const cpu0 = reapedChildrenCpuSeconds();
-          const m = await measured(ctx.server, DATABASE, () => runPgbench(where.path, ctx.server, DATABASE, { ...opts, script }));
+          const bench = () => runPgbench(where.path, ctx.server, DATABASE, { ...opts, script });
+          const m = await measured(ctx.server, DATABASE, bench);
           const cpu1 = reapedChildrenCpuSeconds();
           tps[script] = m.value.tps;
           ctx.log(`  pgbench ${script}: ${m.value.tps.toFixed(0)} tps`);
           out.rows.push({
             scenario: 'limit',
-            metric: script === 'tpcb-like' ? `pgbench TPC-B-like tps (scale 1, ${m.value.command.replace('pgbench -b tpcb-like ', '')})` : 'pgbench simple-update tps (no hot rows)',
+            metric:
+              script === 'tpcb-like'
+                ? `pgbench TPC-B-like tps (scale 1, ${m.value.command.replace('pgbench -b tpcb-like ', '')})`
+                : 'pgbench simple-update tps (no hot rows)',
             value: m.value.tps,
             unit: 'tps',
             note: m.value.latencyAvgMs === undefined ? undefined : `latency avg ${m.value.latencyAvgMs} ms`,
@@ -63,11 +68,29 @@ export const limit: Scenario = {
     const p = helloRun.profile;
     const secs = p.elapsedMs / 1000;
     const writes = p.server.writeTransactions / secs;
-    const share = (x: number, of: number | undefined) => (of ? `${((x / of) * 100).toFixed(0)}% of pgbench simple-update` : undefined);
+    const share = (x: number, of: number | undefined) =>
+      of ? `${((x / of) * 100).toFixed(0)}% of pgbench simple-update` : undefined;
     out.rows.push(
-      { scenario: 'limit', metric: 'dtk writing transactions/s (hello chain)', value: writes, unit: '/s', note: share(writes, tps['simple-update']) },
-      { scenario: 'limit', metric: 'dtk committed transactions/s, reads included', value: p.server.commits / secs, unit: '/s', note: 'worker polls and client waits' },
-      { scenario: 'limit', metric: 'dtk work items per writing transaction', value: (p.workItems ?? 0) / p.server.writeTransactions, unit: '' },
+      {
+        scenario: 'limit',
+        metric: 'dtk writing transactions/s (hello chain)',
+        value: writes,
+        unit: '/s',
+        note: share(writes, tps['simple-update']),
+      },
+      {
+        scenario: 'limit',
+        metric: 'dtk committed transactions/s, reads included',
+        value: p.server.commits / secs,
+        unit: '/s',
+        note: 'worker polls and client waits',
+      },
+      {
+        scenario: 'limit',
+        metric: 'dtk work items per writing transaction',
+        value: (p.workItems ?? 0) / p.server.writeTransactions,
+        unit: '',
+      },
     );
     return out;
   },

@@ -7,7 +7,7 @@
 import { withDtkHub } from '../dtk/hub.ts';
 import { emptyOutcome, type ScenarioOutcome } from '../report.ts';
 import { median } from '../stats.ts';
-import { type BenchContext, type Scenario } from './context.ts';
+import { expectCompleted, hubOptions, type BenchContext, type Scenario } from './context.ts';
 
 /** Steps either side of a probe point whose periods are pooled. */
 const HALF_WINDOW = 25;
@@ -34,11 +34,11 @@ export const longHistory: Scenario = {
   async run(ctx: BenchContext): Promise<ScenarioOutcome> {
     const { steps, probes } = ctx.args.sizes.longHistory;
     const [early, late] = probes;
-    const { times, elapsedMs } = await withDtkHub(ctx.server, { cpuProfDir: ctx.args.cpuProfDir, label: 'long-history' }, async (hub) => {
+    const { times, elapsedMs } = await withDtkHub(ctx.server, hubOptions(ctx, 'long-history'), async (hub) => {
       const run = async (id: string, n: number) => {
         await hub.client.scheduleNewOrchestration('longChain', n, { instanceId: id });
-        const s = await hub.client.waitForOrchestrationCompletion(id, { timeoutMs: Math.max(120000, n * 50), withPayloads: true });
-        if (s.status !== 'Completed' || s.output !== n) throw new Error(`long chain ${id} ended ${s.status}: ${JSON.stringify(s.output ?? s.failure)}`);
+        const timeoutMs = Math.max(120000, n * 50);
+        expectCompleted(await hub.client.waitForOrchestrationCompletion(id, { timeoutMs }), n);
       };
       // Warm the worker up first, so step 100 of the measured chain is not paying for JIT.
       await run('warmup', 300);
@@ -52,7 +52,12 @@ export const longHistory: Scenario = {
     ctx.log(`  long history: ${atEarly.toFixed(2)} ms/step near ${early}, ${atLate.toFixed(2)} ms/step near ${late}`);
     const out = emptyOutcome();
     out.rows.push(
-      { scenario: 'long history', metric: `step period near step ${early} (turn + activity)`, value: atEarly, unit: 'ms' },
+      {
+        scenario: 'long history',
+        metric: `step period near step ${early} (turn + activity)`,
+        value: atEarly,
+        unit: 'ms',
+      },
       {
         scenario: 'long history',
         metric: `step period near step ${late}`,

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { FULL_SIZES, parseBenchArgs, QUICK_SIZES, SCENARIOS } from '../args.ts';
 import { parsePgbenchOutput } from '../pgbench.ts';
 import { parseProcStat } from '../proc-cpu.ts';
-import { finalJson, JSON_KEYS, neighbourNotes, renderTable, verdict } from '../report.ts';
+import { finalJson, JSON_KEYS, neighbourNotes, renderTable, verdict, type Target } from '../report.ts';
 import { stepPeriodAround } from '../scenarios/long-history.ts';
 import { median, percentile, perSecond } from '../stats.ts';
 
@@ -77,11 +77,15 @@ describe('pgbench output', () => {
       'initial connection time = 12.345 ms',
       'tps = 2752.519942 (without initial connection time)',
     ].join('\n');
-    assert.deepEqual(parsePgbenchOutput(text), { tps: 2752.519942, latencyAvgMs: 2.906, transactions: 13755, failed: 0 });
+    const expected = { tps: 2752.519942, latencyAvgMs: 2.906, transactions: 13755, failed: 0 };
+    assert.deepEqual(parsePgbenchOutput(text), expected);
   });
 
   it('prefers the figure excluding connections from older pgbench', () => {
-    const text = 'tps = 100.5 (including connections establishing)\ntps = 110.25 (excluding connections establishing)\n';
+    const text = [
+      'tps = 100.5 (including connections establishing)',
+      'tps = 110.25 (excluding connections establishing)',
+    ].join('\n');
     assert.equal(parsePgbenchOutput(text)?.tps, 110.25);
   });
 
@@ -114,15 +118,17 @@ describe('long-history step periods', () => {
 
 describe('the report', () => {
   it('marks targets met or missed and leaves rows without a target alone', () => {
-    assert.equal(verdict({ scenario: 's', metric: 'm', value: 1200, unit: '/s', target: { op: '>=', value: 1000 } }), 'met');
-    assert.equal(verdict({ scenario: 's', metric: 'm', value: 40, unit: 'ms', target: { op: '<=', value: 30 } }), 'MISSED');
-    assert.equal(verdict({ scenario: 's', metric: 'm', value: Number.NaN, unit: 'ms', target: { op: '<=', value: 30 } }), '');
-    assert.equal(verdict({ scenario: 's', metric: 'm', value: 3, unit: '' }), '');
+    const row = (value: number, target?: Target) => ({ scenario: 's', metric: 'm', value, unit: '', target });
+    assert.equal(verdict(row(1200, { op: '>=', value: 1000 })), 'met');
+    assert.equal(verdict(row(40, { op: '<=', value: 30 })), 'MISSED');
+    assert.equal(verdict(row(Number.NaN, { op: '<=', value: 30 })), '');
+    assert.equal(verdict(row(3)), '');
   });
 
   it('aligns the table and prints n/a for figures not measured', () => {
+    const target: Target = { op: '>=', value: 1000 };
     const table = renderTable([
-      { scenario: 'hello chain', metric: 'orchestrations/s', value: 1234.5, unit: '/s', target: { op: '>=', value: 1000 } },
+      { scenario: 'hello chain', metric: 'orchestrations/s', value: 1234.5, unit: '/s', target },
       { scenario: 'limit', metric: 'pgbench tps', value: Number.NaN, unit: 'tps', note: 'skipped' },
     ]);
     const lines = table.split('\n');
@@ -132,7 +138,8 @@ describe('the report', () => {
   });
 
   it('ends with every issue key, null when a scenario did not run', () => {
-    const obj = JSON.parse(finalJson({ hello_chain_per_s: 1500.123, pgbench_tps: Number.NaN }, { mode: 'quick' })) as Record<string, unknown>;
+    const line = finalJson({ hello_chain_per_s: 1500.123, pgbench_tps: Number.NaN }, { mode: 'quick' });
+    const obj = JSON.parse(line) as Record<string, unknown>;
     assert.deepEqual(Object.keys(obj).slice(0, JSON_KEYS.length), [...JSON_KEYS]);
     assert.equal(obj.hello_chain_per_s, 1500.12);
     assert.equal(obj.pgbench_tps, null);
@@ -148,7 +155,14 @@ describe('the noisy-neighbour note', () => {
     workflows: 1,
     contenderCpuSeconds: contender,
     driverCpuSeconds: 1,
-    server: { elapsedMs: 10000, commits: 1, rollbacks: 0, writeTransactions: 1, pgCpuSeconds: pg, system: { busy, idle: 20 - busy, iowait: 0 } },
+    server: {
+      elapsedMs: 10000,
+      commits: 1,
+      rollbacks: 0,
+      writeTransactions: 1,
+      pgCpuSeconds: pg,
+      system: { busy, idle: 20 - busy, iowait: 0 },
+    },
   });
 
   it('flags a run during which other processes took more than a quarter of a core', () => {
