@@ -151,7 +151,9 @@ function walLine(p: Profile, unit: string): string {
   let line = `  WAL ${kib === undefined ? 'n/a' : `${fmt(kib / 1024)} MiB`} (${per(kib, p.workflows)} KiB per ${unit}`;
   if (d.walFpi !== undefined) line += `, ${fmt(d.walFpi)} full-page images`;
   line += `), ${d.walSyncs === undefined ? 'n/a' : fmt(d.walSyncs)} fsyncs`;
-  if (d.walSyncs && d.walSyncMs !== undefined) {
+  if (d.walSyncs && d.walSyncMs === 0) {
+    line += ' (sync time not tracked: track_wal_io_timing is off)';
+  } else if (d.walSyncs && d.walSyncMs !== undefined) {
     const share = fmt((d.walSyncMs / p.elapsedMs) * 100);
     line += ` taking ${fmt(d.walSyncMs)} ms (${fmt(d.walSyncMs / d.walSyncs)} ms each, ${share}% of the time)`;
   }

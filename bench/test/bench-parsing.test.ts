@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { FULL_SIZES, parseBenchArgs, QUICK_SIZES, SCENARIOS } from '../args.ts';
 import { parsePgbenchOutput } from '../pgbench.ts';
 import { parseProcStat } from '../proc-cpu.ts';
-import { finalJson, JSON_KEYS, neighbourNotes, renderTable, verdict, type Target } from '../report.ts';
+import { finalJson, JSON_KEYS, neighbourNotes, renderProfile, renderTable, verdict, type Target } from '../report.ts';
 import { stepPeriodAround } from '../scenarios/long-history.ts';
 import { median, percentile, perSecond } from '../stats.ts';
 
@@ -171,5 +171,39 @@ describe('the noisy-neighbour note', () => {
     const notes = neighbourNotes([profile(12, 5, 2)]);
     assert.equal(notes.length, 1);
     assert.match(notes[0] as string, /other processes took 40% of a core during "run"/);
+  });
+});
+
+describe('a rendered profile', () => {
+  const base = {
+    label: 'dtk hello chain',
+    elapsedMs: 2000,
+    workflows: 1000,
+    workItems: 7000,
+    contenderCpuSeconds: 0.5,
+    driverCpuSeconds: 0.4,
+  };
+  const server = {
+    elapsedMs: 2000,
+    commits: 5000,
+    rollbacks: 0,
+    writeTransactions: 1750,
+    walBytes: 16 * 1024 * 1000,
+    walSyncs: 1600,
+  };
+
+  it('gives per-workflow costs and how much of the run the WAL syncs took', () => {
+    const text = renderProfile({ ...base, server: { ...server, walSyncMs: 800, pgCpuSeconds: 1.4 } });
+    assert.match(text, /^dtk hello chain: 1,000 workflows in 2 s, 7,000 work items/);
+    assert.match(text, /of which writing 1,750 \(875\/s, 1.75 per workflow\); 4 work items per writing commit/);
+    assert.match(text, /WAL 15.6 MiB \(16 KiB per workflow\), 1,600 fsyncs/);
+    assert.match(text, /taking 800 ms \(0.5 ms each, 40% of the time\)/);
+    assert.match(text, /CPU: postgres 1.4 s \(70% of a core\), contender 0.5 s \(25% of a core\)/);
+  });
+
+  it('says so when the server does not time its WAL syncs, rather than printing zero', () => {
+    const text = renderProfile({ ...base, server: { ...server, walSyncMs: 0 } });
+    assert.match(text, /1,600 fsyncs \(sync time not tracked: track_wal_io_timing is off\)/);
+    assert.match(text, /CPU: postgres n\/a/);
   });
 });
