@@ -67,6 +67,9 @@ async function run(total: number, concurrency: number, offset: number): Promise<
   return { completed: total, elapsedMs, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
 }
 
+// The bench died: nothing will ask this process to stop, so leave now.
+process.on('disconnect', () => process.exit(1));
+
 process.on('message', (msg: Command) => {
   const reply = (body: object) => process.send?.({ id: msg.id, ...body });
   const fail = (err: unknown) => reply({ error: err instanceof Error ? (err.stack ?? err.message) : String(err) });

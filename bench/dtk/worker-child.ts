@@ -45,6 +45,10 @@ function stats(): WorkerChildStats {
   return { ...worker.stats, cpuSeconds: (cpu.user + cpu.system) / 1e6, rssMiB };
 }
 
+// The bench died (Ctrl-C, a crash, a closed pipe): nothing will stop this worker, so leave now rather
+// than linger on a dropped database.
+process.on('disconnect', () => process.exit(1));
+
 process.on('message', (msg: Command) => {
   const reply = (body: Record<string, unknown>) => process.send?.({ id: msg.id, ...body });
   switch (msg.cmd) {
