@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Ajv } from 'ajv';
 import { ConfigError } from '../../worker/src/errors.ts';
+import { CRASH_POINTS, parseCrashPoints, unknownCrashPoints } from './runtime/crash.ts';
 
 /** Settings the operator runs with. */
 export interface OperatorConfig {
@@ -30,6 +31,10 @@ export interface OperatorConfig {
   pollSeconds: number;
   /** Reconcile passes run at once per controller. */
   workers: number;
+  /** Test only: crash points that may fire (runtime/crash.ts); empty in production. */
+  crashAt: string[];
+  /** Test only: where crash points are armed. */
+  crashDir: string | undefined;
 }
 
 /** Environment variable → setting, with its type. */
@@ -47,6 +52,8 @@ export const OPERATOR_ENV = {
   DTK_OPERATOR_RENEW_INTERVAL_SECONDS: ['renewIntervalSeconds', 'number'],
   DTK_OPERATOR_POLL_SECONDS: ['pollSeconds', 'number'],
   DTK_OPERATOR_WORKERS: ['workers', 'integer'],
+  DTK_OPERATOR_CRASH_AT: ['crashAt', 'string'],
+  DTK_OPERATOR_CRASH_DIR: ['crashDir', 'string'],
 } as const satisfies Record<string, readonly [keyof OperatorConfig, 'string' | 'integer' | 'number' | 'boolean']>;
 
 const schema = {
@@ -85,6 +92,8 @@ export function loadOperatorConfig(env: NodeJS.ProcessEnv = process.env): Operat
     renewIntervalSeconds: 5,
     pollSeconds: 10,
     workers: 2,
+    crashAt: '',
+    crashDir: undefined,
   };
   const problems: string[] = [];
   for (const [name, [key, type]] of Object.entries(OPERATOR_ENV)) {
@@ -112,6 +121,10 @@ export function loadOperatorConfig(env: NodeJS.ProcessEnv = process.env): Operat
   if (values.leaderElection && renew >= lease) {
     problems.push(`DTK_OPERATOR_RENEW_INTERVAL_SECONDS (${renew}) must be below DTK_OPERATOR_LEASE_DURATION_SECONDS (${lease})`);
   }
+  const crashAt = parseCrashPoints(values.crashAt as string);
+  const unknown = unknownCrashPoints(crashAt);
+  if (unknown.length > 0) problems.push(`DTK_OPERATOR_CRASH_AT names no crash point: ${unknown.join(', ')} (known: ${CRASH_POINTS.join(', ')})`);
+  if (crashAt.length > 0 && !values.crashDir) problems.push('DTK_OPERATOR_CRASH_AT needs DTK_OPERATOR_CRASH_DIR, the directory where points are armed');
   if (problems.length > 0) throw new ConfigError(problems);
-  return values as unknown as OperatorConfig;
+  return { ...values, crashAt } as unknown as OperatorConfig;
 }

@@ -10,6 +10,7 @@ import { ConfigError, DtkError, toError } from '../../worker/src/errors.ts';
 import { createLogger } from '../../worker/src/logger.ts';
 import { loadOperatorConfig } from './config.ts';
 import { Operator } from './operator.ts';
+import { setCrashPoints } from './runtime/crash.ts';
 import { startHealthServer } from './runtime/http.ts';
 import { KubeClient } from './runtime/kube.ts';
 import { LeaderElector } from './runtime/lease.ts';
@@ -20,6 +21,10 @@ const bootLog = createLogger({ component: 'operator' });
 async function main(): Promise<void> {
   const config = loadOperatorConfig();
   const log = createLogger({ component: 'operator', identity: config.identity }, config.logLevel);
+  if (config.crashAt.length > 0) {
+    setCrashPoints({ points: config.crashAt, dir: config.crashDir ?? '' });
+    log.warn({ points: config.crashAt, dir: config.crashDir }, 'test-only crash points enabled: this process SIGKILLs itself where one is armed');
+  }
   const kc = new KubeConfig();
   kc.loadFromDefault();
   const client = new KubeClient(kc);

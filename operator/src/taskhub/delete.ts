@@ -8,6 +8,7 @@
 import { TASKHUB_FINALIZER } from '../crds/group.ts';
 import type { TaskHub } from '../crds/index.ts';
 import type { OperatorContext } from '../context.ts';
+import { crashPoint } from '../runtime/crash.ts';
 import { removeFinalizer } from '../runtime/finalizers.ts';
 import type { Resource } from '../runtime/kube.ts';
 import { done, requeueAfter } from '../runtime/result.ts';
@@ -42,6 +43,7 @@ export async function finalizeTaskHub(ctx: OperatorContext, hub: TaskHub): Promi
     ctx.events.record(hub, 'Warning', 'DeletionBlocked', message);
     return requeueAfter(ctx.pollMs);
   }
+  crashPoint('before-finalizer-remove');
   await removeFinalizer(ctx.client, TASKHUBS, hub, TASKHUB_FINALIZER);
   ctx.metrics.hubInstances.collect(() => []);
   return done;
@@ -64,7 +66,9 @@ async function deleteEverything(ctx: OperatorContext, hub: TaskHub): Promise<voi
       await sql.terminateSessions(admin, names.role);
       if (names.database) await sql.dropHubDatabase(admin, names.database);
       else await sql.dropHubSchema(admin, names.schema);
+      crashPoint('after-drop-data');
       await sql.dropRole(admin, names.role);
+      crashPoint('after-drop-role');
     });
   }
   await ctx.client.delete(SECRETS, ns, connectionSecretName(name));

@@ -5,6 +5,7 @@
 import { SchemaVersionError } from '../../../worker/src/errors.ts';
 import { LATEST_SCHEMA_VERSION } from '../../../worker/src/store/index.ts';
 import type { OperatorContext } from '../context.ts';
+import { crashPoint } from '../runtime/crash.ts';
 import { describePgError, ProvisioningError, withClient } from './postgres.ts';
 import type { ProvisionedHub } from './provision.ts';
 import * as sql from './sql.ts';
@@ -28,7 +29,9 @@ export async function migrateHub(ctx: OperatorContext, key: string, hub: Provisi
   try {
     if (needsGrant) await withClient(hub.adminUri, (admin) => sql.grantCreateOnDatabase(admin, hub.names.role));
     try {
-      return await store.migrate();
+      const migrated = await store.migrate();
+      crashPoint('after-migrate');
+      return migrated;
     } finally {
       if (needsGrant) await withClient(hub.adminUri, (admin) => sql.revokeCreateOnDatabase(admin, hub.names.role));
     }

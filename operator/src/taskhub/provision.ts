@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { OperatorContext } from '../context.ts';
 import { LABELS, MANAGER } from '../crds/group.ts';
+import { crashPoint } from '../runtime/crash.ts';
 import type { TaskHub } from '../crds/index.ts';
 import { ownerReference } from '../runtime/owner.ts';
 import { secretData, secretValue } from '../runtime/objects.ts';
@@ -97,6 +98,7 @@ export async function provisionHub(ctx: OperatorContext, hub: TaskHub): Promise<
     throw describePgError(err, `${target.host}:${target.port}`, hint);
   }
 
+  crashPoint('after-role-create');
   const uri = hubUri(target, names.role, password, database);
   await writeConnectionSecret(ctx, hub, {
     uri,
@@ -108,6 +110,7 @@ export async function provisionHub(ctx: OperatorContext, hub: TaskHub): Promise<
     password,
     ...(target.url.searchParams.get('sslmode') ? { sslmode: target.url.searchParams.get('sslmode') ?? '' } : {}),
   });
+  crashPoint('after-secret-write');
   return { names, database, admin: target, adminUri, uri, schema: names.schema, createdRole, publicWritable };
 }
 

@@ -10,6 +10,7 @@ import { LABELS } from '../crds/group.ts';
 import { describeProblems, parseDuration, validateWorkflowDeploymentSpec } from '../crds/index.ts';
 import type { WorkflowDeployment, WorkflowDeploymentStatus } from '../crds/index.ts';
 import type { OperatorContext } from '../context.ts';
+import { crashPoint } from '../runtime/crash.ts';
 import { KubeApiError } from '../runtime/kube.ts';
 import type { Deployment } from '../runtime/objects.ts';
 import { secretValue } from '../runtime/objects.ts';
@@ -111,7 +112,10 @@ export class WorkflowDeploymentReconciler {
         }
         throw err;
       }
-      if (!existed) ctx.events.record(wd, 'Normal', 'DeploymentCreated', `created Deployment ${desired.metadata?.name} for version ${target}`);
+      if (!existed) {
+        ctx.events.record(wd, 'Normal', 'DeploymentCreated', `created Deployment ${desired.metadata?.name} for version ${target}`);
+        crashPoint('after-deployment-create');
+      }
       owned.set(target, targetDep);
     }
 
@@ -129,6 +133,7 @@ export class WorkflowDeploymentReconciler {
     });
     if (decision.routing) {
       await store.setRouting(decision.routing.current, decision.routing.ramping);
+      crashPoint('after-routing-write');
       this.#routingEvent(wd, decision);
       hubVersions = await store.listVersions();
     }
@@ -210,13 +215,16 @@ export class WorkflowDeploymentReconciler {
     if (plan.delete) {
       await ctx.client.delete(DEPLOYMENTS, ns, dep.metadata?.name ?? '', { uid: dep.metadata?.uid });
       ctx.events.record(wd, 'Normal', 'VersionDeleted', `deleted Deployment ${dep.metadata?.name} of drained version ${v.version}`);
+      crashPoint('after-deployment-delete');
       return;
     }
     if (plan.setReplicas !== undefined) {
       // A merge patch of replicas alone: an apply of a partial object would drop the fields applied earlier.
       await ctx.client.patch(DEPLOYMENTS, ns, dep.metadata?.name ?? '', 'merge', { spec: { replicas: plan.setReplicas } });
-      if (plan.setReplicas === 0) ctx.events.record(wd, 'Normal', 'VersionScaledDown', `scaled Deployment ${dep.metadata?.name} of drained version ${v.version} to zero`);
-      else ctx.events.record(wd, 'Normal', 'VersionScaled', `scaled Deployment ${dep.metadata?.name} of version ${v.version} to ${plan.setReplicas}`);
+      if (plan.setReplicas === 0) {
+        ctx.events.record(wd, 'Normal', 'VersionScaledDown', `scaled Deployment ${dep.metadata?.name} of drained version ${v.version} to zero`);
+        crashPoint('after-scale-down');
+      } else ctx.events.record(wd, 'Normal', 'VersionScaled', `scaled Deployment ${dep.metadata?.name} of version ${v.version} to ${plan.setReplicas}`);
     }
   }
 

@@ -24,6 +24,8 @@ describe('operator configuration', () => {
         renewIntervalSeconds: 5,
         pollSeconds: 10,
         workers: 2,
+        crashAt: [],
+        crashDir: undefined,
       },
     );
   });
