@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { InstanceAlreadyExistsError, type PayloadTooLargeError, StoreUnavailableError, TimeoutError } from '../errors.ts';
 import type { HistoryEvent } from '../orchestration/history.ts';
-import type { Database } from './db.ts';
+import type { Database, Queryable } from './db.ts';
 import { NotificationListener } from './listener.ts';
 import { checkSchema, migrate } from './migrate.ts';
 import * as activities from './sql/activities.ts';
@@ -177,14 +177,19 @@ export class PostgresHubStore implements HubStore {
   async createInstance(req: CreateInstanceRequest): Promise<{ version: string }> {
     validateInstanceId(req.instanceId);
     checkPayload('input', req.input, this.#s.maxPayloadBytes);
-    return this.#db.transaction(async (client) => {
-      if (req.ifExists === 'reuseIfFinished') await instances.removeFinishedForReuse(client, this.#S, req.instanceId);
-      const version = await instances.createInstance(client, this.#S, this.#channels, req, randomUUID());
+    const create = async (db: Queryable) => {
+      const version = await instances.createInstance(db, this.#S, this.#channels, req, randomUUID());
       if (version === undefined) {
-        const status = (await instances.existingStatus(client, this.#S, req.instanceId)) ?? 'unknown';
+        const status = (await instances.existingStatus(db, this.#S, req.instanceId)) ?? 'unknown';
         throw new InstanceAlreadyExistsError(req.instanceId, status);
       }
       return { version };
+    };
+    // The common start is one autocommitted statement: one round trip instead of four.
+    if (req.ifExists !== 'reuseIfFinished') return create(this.#db);
+    return this.#db.transaction(async (client) => {
+      await instances.removeFinishedForReuse(client, this.#S, req.instanceId);
+      return create(client);
     });
   }
 

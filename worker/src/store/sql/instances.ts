@@ -38,12 +38,13 @@ export function toState(row: Partial<InstanceRow>): InstanceState {
 }
 
 /**
- * Inserts the instance and its ExecutionStarted message in one statement. The version, when not
- * given, comes from the routing table in the same statement: the Current version, or the Ramping
- * one for `ramp_percent` of starts; with no routing, the default. ON CONFLICT leaves an existing
- * instance untouched and reports it.
+ * Inserts the instance and its ExecutionStarted message and wakes workers and waiters, in one
+ * statement, so a start is one round trip and one commit when run on its own. The version, when
+ * not given, comes from the routing table in the same statement: the Current version, or the
+ * Ramping one for `ramp_percent` of starts; with no routing, the default. ON CONFLICT leaves an
+ * existing instance untouched, notifies no one and returns undefined.
  */
-export async function createInstance(client: C, S: string, channels: Channels, req: CreateInstanceRequest, executionId: string): Promise<string | undefined> {
+export async function createInstance(db: Q, S: string, channels: Channels, req: CreateInstanceRequest, executionId: string): Promise<string | undefined> {
   const started: HistoryEvent = {
     kind: 'ExecutionStarted',
     timestamp: new Date().toISOString(),
@@ -55,7 +56,7 @@ export async function createInstance(client: C, S: string, channels: Channels, r
     scheduledStartTime: req.scheduledStartTime,
     tags: req.tags,
   };
-  const r = await client.query<{ version: string; visible: boolean }>(
+  const r = await db.query<{ version: string }>(
     `WITH routed AS (
        SELECT coalesce($3::text,
                 (SELECT CASE WHEN r.version IS NOT NULL AND random() * 100 < r.ramp_percent THEN r.version ELSE c.version END
@@ -71,17 +72,25 @@ export async function createInstance(client: C, S: string, channels: Channels, r
        RETURNING instance_id, version, next_visible_at),
      message AS (
        INSERT INTO ${S}.inbox (instance_id, execution_id, event, visible_at)
-       SELECT instance_id, $2, jsonb_set($9::jsonb, '{version}', to_jsonb(version))::text, next_visible_at FROM created)
-     SELECT version, next_visible_at <= now() AS visible FROM created`,
-    [req.instanceId, executionId, req.version ?? null, req.defaultVersion, req.name, req.input ?? null, req.tags ? JSON.stringify(req.tags) : null, req.scheduledStartTime ?? null, JSON.stringify(started)],
+       SELECT instance_id, $2, jsonb_set($9::jsonb, '{version}', to_jsonb(version))::text, next_visible_at FROM created),
+     notified AS (
+       SELECT pg_notify($10, 'o:' || version), pg_notify($11, instance_id) FROM created)
+     SELECT version FROM created, (SELECT count(*) FROM notified) n`,
+    [
+      req.instanceId,
+      executionId,
+      req.version ?? null,
+      req.defaultVersion,
+      req.name,
+      req.input ?? null,
+      req.tags ? JSON.stringify(req.tags) : null,
+      req.scheduledStartTime ?? null,
+      JSON.stringify(started),
+      channels.work,
+      channels.status,
+    ],
   );
-  const row = r.rows[0];
-  if (!row) return undefined;
-  await notify(client, [
-    [channels.work, `o:${row.version}`],
-    [channels.status, req.instanceId],
-  ]);
-  return row.version;
+  return r.rows[0]?.version;
 }
 
 /** Removes a finished instance so its id can be reused; throws when it is not finished. */
