@@ -2,7 +2,6 @@
 import type { Queryable } from '../db.ts';
 import type { HistoryEvent } from '../../orchestration/history.ts';
 import type { ActivityResult, ActivityWorkItem } from '../types.ts';
-import { notify } from './commit-turns.ts';
 import type { Channels } from './notify.ts';
 
 type Q = Queryable;
@@ -78,16 +77,21 @@ export async function completeActivities(client: C, S: string, channels: Channel
     // row as the lock returns it (k, the latest version) keeps the message from being stranded; rows still
     // due are not rewritten. MATERIALIZED keeps the planner from pushing the test below the lock, where it
     // would read the stale version and skip the row without waiting.
+    // The notifications wake the workers of the orchestration's version, which need not be the activity's.
+    const versions = [...new Set(receivers.map((d) => d.version as string))];
     await client.query(
       `WITH k AS MATERIALIZED (
          SELECT x.instance_id, x.next_visible_at FROM ${S}.instances x WHERE x.instance_id = ANY($1::text[])
-          ORDER BY x.instance_id FOR UPDATE)
-       UPDATE ${S}.instances i SET next_visible_at = now()
-         FROM k WHERE i.instance_id = k.instance_id AND (k.next_visible_at IS NULL OR k.next_visible_at > now())`,
-      [ids],
+          ORDER BY x.instance_id FOR UPDATE),
+       lowered AS (
+         UPDATE ${S}.instances i SET next_visible_at = now()
+           FROM k WHERE i.instance_id = k.instance_id AND (k.next_visible_at IS NULL OR k.next_visible_at > now())
+         RETURNING 1),
+       notified AS (
+         SELECT pg_notify($2, 'o:' || v) FROM unnest($3::text[]) AS v)
+       SELECT (SELECT count(*) FROM lowered) AS lowered, (SELECT count(*) FROM notified) AS notified`,
+      [ids, channels.work, versions],
     );
-    // Wake the workers of the orchestration's version, which need not be the activity's.
-    await notify(client, [...new Set(receivers.map((d) => d.version as string))].map((v) => [channels.work, `o:${v}`]));
   }
   return results.filter((r) => !completed.has(r.id)).map((r) => r.id);
 }

@@ -335,10 +335,19 @@ async function insertMessages(client: C, S: string, messages: NewMessage[], swit
   return r.rows;
 }
 
-/** Writes each turn's instance row and releases its lease. */
-async function finish(client: C, S: string, turns: OrchestrationTurn[]): Promise<{ instance_id: string; status: string; terminal: boolean }[]> {
-  const r = await client.query<{ instance_id: string; status: string; terminal: boolean }>(
-    `UPDATE ${S}.instances i SET
+/** The status a turn leaves its instance in. */
+function statusAfter(t: OrchestrationTurn): string {
+  return t.continueAsNew ? 'Running' : t.status;
+}
+
+/**
+ * Writes each turn's instance row, releases its lease and sends the batch's notifications (they are
+ * delivered when the transaction commits), in one statement.
+ */
+async function finish(client: C, S: string, turns: OrchestrationTurn[], notes: [string, string][]): Promise<void> {
+  await client.query(
+    `WITH finished AS (
+     UPDATE ${S}.instances i SET
         status = k.status,
         output = CASE WHEN k.has_output THEN k.output ELSE i.output END,
         failure = CASE WHEN k.has_output THEN k.failure::jsonb ELSE i.failure END,
@@ -353,10 +362,13 @@ async function finish(client: C, S: string, turns: OrchestrationTurn[]): Promise
        FROM unnest($1::text[], $2::text[], $3::bool[], $4::text[], $5::text[], $6::bool[], $7::text[], $8::text[], $9::text[], $10::text[])
             AS k(instance_id, status, has_output, output, failure, set_custom, custom_status, new_execution, new_version, new_input)
       WHERE i.instance_id = k.instance_id
-     RETURNING i.instance_id, i.status, i.status IN ('Completed', 'Failed', 'Terminated') AS terminal`,
+     RETURNING 1),
+     notified AS (
+       SELECT pg_notify(n.c, n.p) FROM unnest($11::text[], $12::text[]) AS n(c, p))
+     SELECT (SELECT count(*) FROM finished) AS finished, (SELECT count(*) FROM notified) AS notified`,
     [
       turns.map((t) => t.instanceId),
-      turns.map((t) => (t.continueAsNew ? 'Running' : t.status)),
+      turns.map(statusAfter),
       // Only the turn that finishes the instance writes its result; a later turn that merely drops late
       // messages (a timer firing after completion) carries the terminal status but must not blank it.
       turns.map((t) => t.output !== undefined || t.failure !== undefined || t.newHistory.some((e) => e.kind === 'ExecutionCompleted')),
@@ -367,9 +379,10 @@ async function finish(client: C, S: string, turns: OrchestrationTurn[]): Promise
       turns.map((t) => t.continueAsNew?.newExecutionId ?? null),
       turns.map((t) => t.continueAsNew?.version ?? null),
       turns.map((t) => t.continueAsNew?.input ?? null),
+      notes.map((n) => n[0]),
+      notes.map((n) => n[1]),
     ],
   );
-  return r.rows;
 }
 
 /**
@@ -434,18 +447,17 @@ export async function commitTurnBatch(
   if (delivered.length < messages.length) {
     log?.debug({ sent: messages.length, delivered: delivered.length }, 'messages to unknown instances or ended executions dropped');
   }
-  const finished = await finish(client, S, ok);
-  const others = delivered.filter((d) => !fenced.has(d.instance_id));
-  const terminating = others.filter((d) => d.kind === 'ExecutionTerminated');
-  await lowerNextVisible(client, S, others.filter((d) => d.kind !== 'ExecutionTerminated'));
-  await lowerNextVisible(client, S, terminating, true);
   const notes: [string, string][] = [];
   for (const v of activityVersions) notes.push([channels.work, `a:${v}`]);
   const orchestrationVersions = new Set([...subs.versions, ...delivered.filter((d) => d.visible_at.getTime() <= Date.now() + 5).map((d) => d.version)]);
   for (const v of orchestrationVersions) notes.push([channels.work, `o:${v}`]);
   // Only a changed status can satisfy a waiter's predicate; most turns leave it Running.
-  for (const f of finished) if (fenced.get(f.instance_id)?.status !== f.status) notes.push([channels.status, f.instance_id]);
-  await notify(client, notes);
+  for (const t of ok) if (fenced.get(t.instanceId)?.status !== statusAfter(t)) notes.push([channels.status, t.instanceId]);
+  await finish(client, S, ok, notes);
+  const others = delivered.filter((d) => !fenced.has(d.instance_id));
+  const terminating = others.filter((d) => d.kind === 'ExecutionTerminated');
+  await lowerNextVisible(client, S, others.filter((d) => d.kind !== 'ExecutionTerminated'));
+  await lowerNextVisible(client, S, terminating, true);
   return new Set(fenced.keys());
 }
 
