@@ -12,7 +12,19 @@ import { DtkError, SchemaVersionError, StoreUnavailableError } from '../errors.t
  * be claimed by anyone until it woke, long after its lease ran out. When it wakes, its commit fails.
  */
 const IDLE_IN_TRANSACTION_MS = 5000;
-const BEGIN = `BEGIN; SET LOCAL idle_in_transaction_session_timeout = ${IDLE_IN_TRANSACTION_MS}`;
+/**
+ * Every statement in a hub transaction is driven by keys: a primary key, an index, or a small array
+ * of parameters joined to a table. Its plan is cached per connection (statements are named) and is
+ * often made while the hub's tables are nearly empty, when a sequential scan or a hash join looks
+ * cheapest; such a plan then stays while the tables grow, and each call turns into a full scan
+ * (474 hello chains/s instead of 877 in docs/benchmarks.md). Without scans and hash or merge joins
+ * to choose from, the planner makes the index-driven plan at any table size. A statement with no
+ * usable index still gets its scan: disabling only penalises a path that has an alternative.
+ */
+const INDEX_DRIVEN_PLANS = 'SET LOCAL enable_seqscan = off; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off';
+/** The same as session settings, for the lease pool, whose statements are all keyed too. */
+export const INDEX_DRIVEN_SESSION = '-c enable_seqscan=off -c enable_hashjoin=off -c enable_mergejoin=off';
+const BEGIN = `BEGIN; SET LOCAL idle_in_transaction_session_timeout = ${IDLE_IN_TRANSACTION_MS}; ${INDEX_DRIVEN_PLANS}`;
 
 /** SQLSTATEs that mean "run the transaction again": serialization failure, deadlock. */
 const RETRYABLE = new Set(['40001', '40P01']);
@@ -59,12 +71,12 @@ const ARRAY_JOIN = /unnest\(|=\s*ANY\(|<>\s*ALL\(/i;
  * later call skips parsing and planning (generic plans). Hot paths run the same few statements
  * thousands of times a second; planning was a tenth of Postgres's time before this.
  */
-export function prepared(text: string, values: unknown[] | undefined): pg.QueryConfig<unknown[]> {
-  // Statements that join parameter arrays to the hub's tables stay unnamed: a generic plan made while
-  // the tables were small (hash joins over sequential scans) is kept for the connection's lifetime and
-  // turns into full scans as they grow; planned per call they use the primary keys (474 → 877 hello
-  // chains/s at 20,000 in docs/benchmarks.md).
-  if (values === undefined || ARRAY_JOIN.test(text)) return { text, values };
+export function prepared(text: string, values: unknown[] | undefined, indexDriven = false): pg.QueryConfig<unknown[]> {
+  // Where plans are not index-driven (see BEGIN, and the lease pool's settings), statements that join parameter
+  // arrays to the hub's tables stay unnamed: a generic plan made while the tables were small (hash
+  // joins over sequential scans) would be kept for the connection's lifetime and turn into full scans
+  // as they grow; planned per call they use the primary keys.
+  if (values === undefined || (!indexDriven && ARRAY_JOIN.test(text))) return { text, values };
   let h1 = 0x811c9dc5;
   let h2 = 0x01000193;
   for (let i = 0; i < text.length; i++) {
@@ -78,19 +90,31 @@ export function prepared(text: string, values: unknown[] | undefined): pg.QueryC
 /** A transaction's client as the query modules see it: every statement prepared by name. */
 function preparedClient(client: pg.PoolClient): Queryable {
   return {
-    query: <R extends pg.QueryResultRow>(text: string, values?: unknown[]) => client.query<R>(prepared(text, values)),
+    query: <R extends pg.QueryResultRow>(text: string, values?: unknown[]) => client.query<R>(prepared(text, values, true)),
   };
 }
 
 export class Database {
   readonly pool: pg.Pool;
   readonly target: string;
+  /**
+   * Runs single statements whose commit need not wait for the WAL to reach disk: claims, lease
+   * renewals and releases. Losing one in a database crash is harmless — the lease simply was
+   * never taken, and every write that matters is fenced by the lease's token and committed
+   * durably — and a later durable commit flushes the WAL up to itself, so an asynchronous commit
+   * followed by a durable one is never lost. On the main pool when no lease pool was given.
+   */
+  readonly leases: Queryable;
+  readonly #leasePool: pg.Pool | undefined;
 
-  constructor(pool: pg.Pool, target: string) {
+  constructor(pool: pg.Pool, target: string, leasePool?: pg.Pool) {
     this.pool = pool;
     this.target = target;
+    this.#leasePool = leasePool;
     // An idle client losing its connection must not crash the process; the next query reconnects.
     pool.on('error', () => {});
+    leasePool?.on('error', () => {});
+    this.leases = leasePool ? { query: (text, values) => this.#run(leasePool, text, values, 5, true) } : this;
   }
 
   /** Maps driver errors to typed ones; DtkErrors pass through. */
@@ -115,10 +139,20 @@ export class Database {
    * so it is run again, like a transaction: claims, renewals and releases are single statements that
    * lock rows, and their callers must not see these either.
    */
-  async query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[], attempts = 5): Promise<pg.QueryResult<R>> {
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[], attempts = 5): Promise<pg.QueryResult<R>> {
+    return this.#run(this.pool, text, values, attempts, false);
+  }
+
+  async #run<R extends pg.QueryResultRow>(
+    pool: pg.Pool,
+    text: string,
+    values: unknown[] | undefined,
+    attempts: number,
+    indexDrivenSession: boolean,
+  ): Promise<pg.QueryResult<R>> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.pool.query<R>(prepared(text, values));
+        return await pool.query<R>(prepared(text, values, indexDrivenSession));
       } catch (err) {
         if (isRetryable(err) && attempt < attempts) {
           await retryPause(attempt);
@@ -174,6 +208,6 @@ export class Database {
   }
 
   async end(): Promise<void> {
-    await this.pool.end();
+    await Promise.all([this.pool.end(), this.#leasePool?.end()]);
   }
 }

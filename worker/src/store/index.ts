@@ -2,7 +2,7 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { ValidationError } from '../errors.ts';
-import { Database, describeTarget } from './db.ts';
+import { Database, describeTarget, INDEX_DRIVEN_SESSION } from './db.ts';
 import { NotificationListener } from './listener.ts';
 import { PostgresHubStore } from './postgres-store.ts';
 import { CHANNELS } from './sql/notify.ts';
@@ -29,15 +29,22 @@ export interface PostgresStoreOptions {
   logger?: Logger;
 }
 
+/** Connections for claims and lease upkeep: two orchestration pipelines, the activity loop, renewals. */
+const LEASE_POOL_SIZE = 4;
+
 /** Creates a store; nothing connects until the first call. */
 export function createPostgresStore(options: PostgresStoreOptions): PostgresHubStore {
   const schema = validateSchemaName(options.schema ?? 'dtk');
   if (!options.url && !options.pool) throw new ValidationError('url', 'pass a postgres:// URL or a pg.Pool');
   const pool = options.pool ?? new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10, connectionTimeoutMillis: 10000 });
+  // Claims and lease upkeep commit asynchronously (see Database.leases); a pool passed in is used as it is.
+  const leasePool = options.pool
+    ? undefined
+    : new pg.Pool({ connectionString: options.url, max: LEASE_POOL_SIZE, connectionTimeoutMillis: 10000, options: `-c synchronous_commit=off ${INDEX_DRIVEN_SESSION}` });
   const listenConfig: pg.ClientConfig = options.url ? { connectionString: options.url } : { ...(pool.options as pg.ClientConfig) };
   const channels = CHANNELS(schema);
   return new PostgresHubStore(
-    new Database(pool, describeTarget(options.url)),
+    new Database(pool, describeTarget(options.url), leasePool),
     {
       schema,
       maxPayloadBytes: options.maxPayloadBytes ?? 262144,

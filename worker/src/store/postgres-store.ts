@@ -89,31 +89,32 @@ export class PostgresHubStore implements HubStore {
     knownHistoryLength?: ReadonlyMap<string, number>,
   ): Promise<OrchestrationWorkItem[]> {
     const token = randomUUID();
-    const claimed = await claims.claimInstances(this.#db, this.#S, version, max, leaseMs, workerId, token);
+    const { claimed, inbox } = await claims.claimInstances(this.#db.leases, this.#S, version, max, leaseMs, workerId, token);
     if (claimed.length === 0) return [];
-    const ids = claimed.map((c) => c.instance_id);
     const offsets = new Map<string, number>();
-    for (const id of ids) {
-      const known = knownHistoryLength?.get(id);
-      if (known !== undefined) offsets.set(id, known);
+    for (const c of claimed) {
+      const known = knownHistoryLength?.get(c.instance_id);
+      if (known !== undefined) offsets.set(c.instance_id, known);
     }
-    const [inbox, history] = await Promise.all([
-      claims.readInbox(this.#db, this.#S, ids),
-      claims.readHistorySince(
-        this.#db,
-        this.#S,
-        ids,
-        claimed.map((c) => c.execution_id),
-        ids.map((id) => offsets.get(id) ?? 0),
-      ),
-    ]);
+    // Read history only where the store has more than the worker holds (a cold cache, another worker's turns).
+    const behind = claimed.filter((c) => c.last_seq !== null && c.last_seq + 1 > (offsets.get(c.instance_id) ?? 0));
+    const history =
+      behind.length === 0
+        ? []
+        : await claims.readHistorySince(
+            this.#db,
+            this.#S,
+            behind.map((c) => c.instance_id),
+            behind.map((c) => c.execution_id),
+            behind.map((c) => offsets.get(c.instance_id) ?? 0),
+          );
     const { items, stale, unreadable } = claims.assembleWorkItems(claimed, inbox, history, offsets, token);
-    await claims.dropStaleMessages(this.#db, this.#S, stale);
+    await claims.dropStaleMessages(this.#db.leases, this.#S, stale);
     await parkMessages(this.#db, this.#S, unreadable);
     // An instance whose only message was unreadable still has work: the runtime fails it.
     const hasWork = (i: OrchestrationWorkItem) => i.messages.length > 0 || i.unreadable !== undefined;
     const idle = items.filter((i) => !hasWork(i)).map((i) => i.instanceId);
-    await claims.releaseIdle(this.#db, this.#S, idle, token);
+    await claims.releaseIdle(this.#db.leases, this.#S, idle, token);
     return items.filter(hasWork);
   }
 
@@ -146,17 +147,17 @@ export class PostgresHubStore implements HubStore {
   }
 
   abandonOrchestrations(items: { instanceId: string; lockToken: string }[]): Promise<void> {
-    return instances.abandonInstances(this.#db, this.#S, items);
+    return instances.abandonInstances(this.#db.leases, this.#S, items);
   }
 
   renewOrchestrationLeases(items: { instanceId: string; lockToken: string }[], leaseMs: number): Promise<string[]> {
-    return instances.renewInstances(this.#db, this.#S, items, leaseMs);
+    return instances.renewInstances(this.#db.leases, this.#S, items, leaseMs);
   }
 
   // ── activity work ───────────────────────────────────────────────────────────
 
   claimActivities(version: string, max: number, leaseMs: number, workerId: string): Promise<ActivityWorkItem[]> {
-    return activities.claimActivities(this.#db, this.#S, version, max, leaseMs, workerId, randomUUID());
+    return activities.claimActivities(this.#db.leases, this.#S, version, max, leaseMs, workerId, randomUUID());
   }
 
   completeActivities(results: ActivityResult[]): Promise<string[]> {
@@ -165,11 +166,11 @@ export class PostgresHubStore implements HubStore {
   }
 
   abandonActivities(items: { id: string; lockToken: string }[]): Promise<void> {
-    return activities.abandonActivities(this.#db, this.#S, items);
+    return activities.abandonActivities(this.#db.leases, this.#S, items);
   }
 
   renewActivityLeases(items: { id: string; lockToken: string }[], leaseMs: number): Promise<string[]> {
-    return activities.renewActivities(this.#db, this.#S, items, leaseMs);
+    return activities.renewActivities(this.#db.leases, this.#S, items, leaseMs);
   }
 
   // ── client ──────────────────────────────────────────────────────────────────

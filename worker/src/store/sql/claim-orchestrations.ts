@@ -1,6 +1,7 @@
 /**
  * Claiming orchestration work: instances of one version whose inbox has a visible message and
- * whose lease is free. Three statements: the claim, the inbox read, the history read.
+ * whose lease is free. One statement claims and reads the inbox; a second reads history only for
+ * instances whose history the worker does not hold in memory.
  */
 import type { Queryable } from '../db.ts';
 import type { HistoryEvent, RuntimeStatus } from '../../orchestration/history.ts';
@@ -15,6 +16,8 @@ interface ClaimedRow {
   name: string;
   version: string;
   status: RuntimeStatus;
+  /** Highest history seq of the claimed execution, or null when it has none yet. */
+  last_seq: number | null;
 }
 interface InboxRead {
   id: string;
@@ -23,10 +26,24 @@ interface InboxRead {
   event: string;
 }
 
+/** What one claim statement returns: the claimed instances and their visible inbox messages. */
+export interface Claim {
+  claimed: ClaimedRow[];
+  inbox: InboxRead[];
+}
+
 /**
- * Locking: the inner SELECT takes row locks with SKIP LOCKED, so concurrent claimers never
- * wait on each other and never get the same row; the UPDATE writes a fresh token and a lease
- * end in database time. The lock itself lasts only this statement: the lease is logical.
+ * Claims instances and reads their visible inbox messages and history length, in one statement.
+ *
+ * Locking: the `ready` CTE takes row locks with SKIP LOCKED, so concurrent claimers never wait on
+ * each other and never get the same row; the UPDATE writes a fresh token and a lease end in
+ * database time. The lock itself lasts only this statement: the lease is logical.
+ *
+ * The inbox is read without locks, in the order messages became visible (a timer that fired
+ * before an event arrived comes first, whenever it was scheduled), ties in insertion order: the
+ * lease keeps other workers away, and a message committed after this statement's snapshot waits
+ * for the next turn (the turn's commit recomputes `next_visible_at` from the inbox, so it is not
+ * stranded). `last_seq` lets the caller skip the history read when it holds the history already.
  */
 export async function claimInstances(
   db: Q,
@@ -36,37 +53,41 @@ export async function claimInstances(
   leaseMs: number,
   workerId: string,
   token: string,
-): Promise<ClaimedRow[]> {
-  const r = await db.query<ClaimedRow>(
+): Promise<Claim> {
+  const r = await db.query<ClaimedRow & { message_id: string | null; message_execution_id: string | null; event: string | null }>(
     `WITH ready AS (
        SELECT instance_id FROM ${S}.instances
         WHERE version = $1 AND next_visible_at <= now() AND (locked_until IS NULL OR locked_until < now())
         ORDER BY next_visible_at
         LIMIT $2
-        FOR UPDATE SKIP LOCKED)
-     UPDATE ${S}.instances i
-        SET lock_token = $3, locked_until = now() + make_interval(secs => $4::float8 / 1000), locked_by = $5
-       FROM ready WHERE i.instance_id = ready.instance_id
-     RETURNING i.instance_id, i.execution_id, i.name, i.version, i.status`,
+        FOR UPDATE SKIP LOCKED),
+     claimed AS (
+       UPDATE ${S}.instances i
+          SET lock_token = $3, locked_until = now() + make_interval(secs => $4::float8 / 1000), locked_by = $5
+         FROM ready WHERE i.instance_id = ready.instance_id
+       RETURNING i.instance_id, i.execution_id, i.name, i.version, i.status)
+     SELECT c.instance_id, c.execution_id, c.name, c.version, c.status,
+            (SELECT max(h.seq) FROM ${S}.history h WHERE h.instance_id = c.instance_id AND h.execution_id = c.execution_id) AS last_seq,
+            m.id::text AS message_id, m.execution_id AS message_execution_id, m.event
+       FROM claimed c
+       LEFT JOIN LATERAL (
+         SELECT x.id, x.execution_id, x.event, x.visible_at FROM ${S}.inbox x
+          WHERE x.instance_id = c.instance_id AND x.visible_at <= now()) m ON true
+      ORDER BY c.instance_id, m.visible_at, m.id`,
     [version, max, token, leaseMs, workerId],
   );
-  return r.rows;
-}
-
-/**
- * Visible inbox messages of the claimed instances, in the order they became visible (a timer that
- * fired before an event arrived comes first, whenever it was scheduled); ties in insertion order.
- * No locks: the lease keeps other workers away, and rows inserted after this read simply wait for
- * the next turn.
- */
-export async function readInbox(db: Q, S: string, ids: string[]): Promise<InboxRead[]> {
-  const r = await db.query<InboxRead>(
-    `SELECT id::text AS id, instance_id, execution_id, event FROM ${S}.inbox
-      WHERE instance_id = ANY($1::text[]) AND visible_at <= now()
-      ORDER BY visible_at, id`,
-    [ids],
-  );
-  return r.rows;
+  const claimed: ClaimedRow[] = [];
+  const inbox: InboxRead[] = [];
+  for (const row of r.rows) {
+    if (claimed.at(-1)?.instance_id !== row.instance_id) {
+      const { instance_id, execution_id, name, version: v, status, last_seq } = row;
+      claimed.push({ instance_id, execution_id, name, version: v, status, last_seq });
+    }
+    if (row.message_id !== null && row.event !== null) {
+      inbox.push({ id: row.message_id, instance_id: row.instance_id, execution_id: row.message_execution_id, event: row.event });
+    }
+  }
+  return { claimed, inbox };
 }
 
 /** History of each claimed execution from a per-instance offset (what the worker already holds). */
@@ -111,8 +132,8 @@ export function readEvent(text: string): { event: HistoryEvent } | { reason: str
 
 /** Assembles work items from the three reads; unreadable inbox rows are returned for parking. */
 export function assembleWorkItems(
-  claimed: Awaited<ReturnType<typeof claimInstances>>,
-  inbox: Awaited<ReturnType<typeof readInbox>>,
+  claimed: ClaimedRow[],
+  inbox: InboxRead[],
   history: Awaited<ReturnType<typeof readHistorySince>>,
   offsets: Map<string, number>,
   token: string,
