@@ -86,6 +86,10 @@ export async function provisionHub(ctx: OperatorContext, hub: TaskHub): Promise<
       createdRole = (await sql.ensureRole(admin, names.role, password, `${ns}/${name}`, me.superuser)) === 'created';
       if (isolation === 'schema') {
         await sql.ensureHubSchema(admin, names.schema, names.role);
+        // The role holds CREATE on the database only while a migration runs (migrate.ts); an operator killed
+        // between that migration and its revoke left it behind, and the next pass finds the schema up to date and
+        // never migrates (nor revokes) again. Taking it back here closes that on the restarted operator's first pass.
+        await sql.revokeCreateOnDatabase(admin, names.role);
         publicWritable = await sql.publicSchemaWritable(admin, names.role);
       } else {
         await sql.ensureHubDatabase(admin, database, names.role);
