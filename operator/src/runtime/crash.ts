@@ -85,6 +85,9 @@ export function crashPoint(point: CrashPoint): void {
 
 function sigkill(point: CrashPoint): void {
   // Straight to the log file, synchronously: the logger's buffer would die with the process.
-  writeSync(2, `${JSON.stringify({ level: 60, time: Date.now(), msg: 'crash point reached: SIGKILL', point, pid: process.pid })}\n`);
+  writeSync(
+    2,
+    `${JSON.stringify({ level: 60, time: Date.now(), msg: 'crash point reached: SIGKILL', point, pid: process.pid })}\n`,
+  );
   process.kill(process.pid, 'SIGKILL');
 }

@@ -47,10 +47,16 @@ describe('test-only crash points', () => {
   });
 
   it('are configured by DTK_OPERATOR_CRASH_AT and DTK_OPERATOR_CRASH_DIR, unknown names refused at start', () => {
-    const config = loadOperatorConfig({ DTK_OPERATOR_CRASH_AT: 'after-migrate, after-drop-data', DTK_OPERATOR_CRASH_DIR: dir });
+    const config = loadOperatorConfig({
+      DTK_OPERATOR_CRASH_AT: 'after-migrate, after-drop-data',
+      DTK_OPERATOR_CRASH_DIR: dir,
+    });
     assert.deepEqual(config.crashAt, ['after-migrate', 'after-drop-data']);
     assert.equal(config.crashDir, dir);
-    assert.throws(() => loadOperatorConfig({ DTK_OPERATOR_CRASH_AT: 'after-lunch', DTK_OPERATOR_CRASH_DIR: dir }), /names no crash point: after-lunch/);
+    assert.throws(
+      () => loadOperatorConfig({ DTK_OPERATOR_CRASH_AT: 'after-lunch', DTK_OPERATOR_CRASH_DIR: dir }),
+      /names no crash point: after-lunch/,
+    );
     assert.throws(() => loadOperatorConfig({ DTK_OPERATOR_CRASH_AT: 'after-migrate' }), /needs DTK_OPERATOR_CRASH_DIR/);
   });
 });
