@@ -26,6 +26,8 @@ export interface OperatorSettings {
   leaseDurationSeconds?: number;
   renewIntervalSeconds?: number;
   pollSeconds?: number;
+  /** More environment for the operator container (e.g. the test-only crash points). */
+  env?: Record<string, string>;
 }
 
 /** What every e2e step gets. */
@@ -52,6 +54,7 @@ export function operatorDeployment(namespace: string, s: OperatorSettings = {}):
     // Every local process shares the host network: let each replica pick free ports.
     DTK_OPERATOR_HEALTH_PORT: '0',
     DTK_OPERATOR_METRICS_PORT: '0',
+    ...s.env,
   };
   return {
     apiVersion: 'apps/v1',
