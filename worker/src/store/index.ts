@@ -32,19 +32,31 @@ export interface PostgresStoreOptions {
 /** Connections for claims and lease upkeep: two orchestration pipelines, the activity loop, renewals. */
 const LEASE_POOL_SIZE = 4;
 
+/**
+ * The store's connections to `url`: a pool of `poolSize`, and a small lease pool whose claims and
+ * lease upkeep commit asynchronously with index-driven plans (see Database.leases).
+ */
+export function openDatabase(url: string, poolSize: number): Database {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 10000 });
+  const leasePool = new pg.Pool({
+    connectionString: url,
+    max: LEASE_POOL_SIZE,
+    connectionTimeoutMillis: 10000,
+    options: `-c synchronous_commit=off ${INDEX_DRIVEN_SESSION}`,
+  });
+  return new Database(pool, describeTarget(url), leasePool);
+}
+
 /** Creates a store; nothing connects until the first call. */
 export function createPostgresStore(options: PostgresStoreOptions): PostgresHubStore {
   const schema = validateSchemaName(options.schema ?? 'dtk');
   if (!options.url && !options.pool) throw new ValidationError('url', 'pass a postgres:// URL or a pg.Pool');
-  const pool = options.pool ?? new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10, connectionTimeoutMillis: 10000 });
-  // Claims and lease upkeep commit asynchronously (see Database.leases); a pool passed in is used as it is.
-  const leasePool = options.pool
-    ? undefined
-    : new pg.Pool({ connectionString: options.url, max: LEASE_POOL_SIZE, connectionTimeoutMillis: 10000, options: `-c synchronous_commit=off ${INDEX_DRIVEN_SESSION}` });
+  const db = options.pool ? new Database(options.pool, describeTarget(options.url)) : openDatabase(options.url as string, options.poolSize ?? 10);
+  const pool = db.pool;
   const listenConfig: pg.ClientConfig = options.url ? { connectionString: options.url } : { ...(pool.options as pg.ClientConfig) };
   const channels = CHANNELS(schema);
   return new PostgresHubStore(
-    new Database(pool, describeTarget(options.url), leasePool),
+    db,
     {
       schema,
       maxPayloadBytes: options.maxPayloadBytes ?? 262144,
