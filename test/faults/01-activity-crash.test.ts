@@ -54,18 +54,21 @@ test('SIGKILL while the activity runs, after its side effect: it runs again afte
   });
 });
 
-test('SIGKILL while the completion commit is in flight: the result never lands, the task is re-run once, one result is recorded', async () => {
+test('SIGKILL while the completion statement waits at the server: the server finishes it, one result lands, nothing is re-run', async () => {
   await withFaultHub(async (hub, workers) => {
     const victim = await workers.spawn({ label: 'victim' });
     const id = await hub.client.scheduleNewOrchestration('chain', { key: 'ship', steps: 2, holdFirstMs: 700 });
     await until('the side effect of the first delivery', () => deliveriesOf(hub, 'ship/0').length === 1);
-    // Hold the task's row: the worker's completion (DELETE … RETURNING, then COMMIT) blocks on it.
+    // Hold the task's row: the worker's completion (one autocommitted statement) blocks on it.
     const lock = await holdLock(hub, `SELECT 1 FROM S.activity_tasks FOR UPDATE`);
     await waitForBlocked(hub, victim.id, /DELETE FROM .*activity_tasks/);
 
     victim.child.kill('SIGKILL');
     const killedAt = Date.now();
     await victim.exited;
+    // The statement is already at the server, which does not look at the dead client while it waits
+    // for a lock: once the lock goes, the statement runs and commits, as if the worker had died just
+    // after its commit. The result is recorded once and the task is gone, so nobody re-runs it.
     await lock.release();
     await workers.start('survivor');
     const done = await hub.client.waitForOrchestrationCompletion(id, { timeoutMs: 20_000 });
@@ -74,8 +77,8 @@ test('SIGKILL while the completion commit is in flight: the result never lands, 
     assert.deepEqual(done.output, ['ship/0', 'ship/1']);
     assert.deepEqual(
       deliveriesOf(hub, 'ship/0').map((r) => r.delivery),
-      [1, 2],
-      'the uncommitted completion was redone by a second delivery',
+      [1],
+      'the completion the dead worker had sent was recorded; the activity did not run again',
     );
     assert.deepEqual(
       deliveriesOf(hub, 'ship/1').map((r) => r.delivery),
@@ -85,6 +88,52 @@ test('SIGKILL while the completion commit is in flight: the result never lands, 
     const kinds = await historyKinds(hub, id);
     assert.equal(count(kinds, 'TaskScheduled'), 2);
     assert.equal(count(kinds, 'TaskCompleted'), 2);
+    await expectInvariants(hub, {
+      test: 'scenario 1b: kill while the completion waits at the server',
+      faults: { sigkill: 1, 'lock-stall': 1 },
+      recoveriesMs: [recoveredMs],
+      leaseMs: LEASE_MS,
+    });
+  });
+});
+
+test('the completion cut off before it commits: nothing lands, the task is re-run once after the lease, one result is recorded', async () => {
+  await withFaultHub(async (hub, workers) => {
+    const worker = await workers.spawn({ label: 'cut' });
+    const id = await hub.client.scheduleNewOrchestration('chain', { key: 'pack', steps: 2, holdFirstMs: 700 });
+    await until('the side effect of the first delivery', () => deliveriesOf(hub, 'pack/0').length === 1);
+    const lock = await holdLock(hub, `SELECT 1 FROM S.activity_tasks FOR UPDATE`);
+    await waitForBlocked(hub, worker.id, /DELETE FROM .*activity_tasks/);
+    // End the waiting statement's session: its transaction rolls back, so the result never lands.
+    const cut = await hub.sql<{ ok: boolean }>(
+      `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity
+        WHERE application_name = $1 AND wait_event_type = 'Lock' AND query ~ 'DELETE FROM .*activity_tasks'`,
+      [worker.id],
+    );
+    assert.deepEqual(
+      cut.rows.map((r) => r.ok),
+      [true],
+      'the completion statement was ended',
+    );
+    const cutAt = Date.now();
+    await lock.release();
+    const done = await hub.client.waitForOrchestrationCompletion(id, { timeoutMs: 20_000 });
+    const recoveredMs = Date.now() - cutAt;
+
+    assert.deepEqual(done.output, ['pack/0', 'pack/1']);
+    assert.deepEqual(
+      deliveriesOf(hub, 'pack/0').map((r) => r.delivery),
+      [1, 2],
+      'the lost completion was redone by a second delivery',
+    );
+    assert.deepEqual(
+      deliveriesOf(hub, 'pack/1').map((r) => r.delivery),
+      [1],
+      'the next step ran once',
+    );
+    const kinds = await historyKinds(hub, id);
+    assert.equal(count(kinds, 'TaskScheduled'), 2);
+    assert.equal(count(kinds, 'TaskCompleted'), 2, 'one result per task, however many runs');
     const attempts = await hub.sql<{ delivery_count: number }>(
       `SELECT delivery_count FROM ${hub.S}.audit_activities WHERE name = 'effect' ORDER BY task_id`,
     );
@@ -93,10 +142,11 @@ test('SIGKILL while the completion commit is in flight: the result never lands, 
       [2, 1],
       'the store counted the re-delivery',
     );
+    assert.ok(recoveredMs >= LEASE_MS - 200, `the task waited for the lease to expire (${recoveredMs} ms)`);
     await expectInvariants(hub, {
-      test: 'scenario 1b: kill during completion commit',
-      faults: { sigkill: 1, 'lock-stall': 1 },
-      recoveriesMs: [recoveredMs],
+      test: 'scenario 1c: completion cut before it commits',
+      faults: { 'connection-kill': 1, 'lock-stall': 1 },
+      recoveriesMs: [],
       leaseMs: LEASE_MS,
     });
   });

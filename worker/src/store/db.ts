@@ -22,7 +22,7 @@ const IDLE_IN_TRANSACTION_MS = 5000;
  * usable index still gets its scan: disabling only penalises a path that has an alternative.
  */
 const INDEX_DRIVEN_PLANS = 'SET LOCAL enable_seqscan = off; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off';
-/** The same as session settings, for the lease pool, whose statements are all keyed too. */
+/** The same as session settings, for the pools the store makes itself, whose statements are all keyed too. */
 export const INDEX_DRIVEN_SESSION = '-c enable_seqscan=off -c enable_hashjoin=off -c enable_mergejoin=off';
 const BEGIN = `BEGIN; SET LOCAL idle_in_transaction_session_timeout = ${IDLE_IN_TRANSACTION_MS}; ${INDEX_DRIVEN_PLANS}`;
 
@@ -107,10 +107,14 @@ export class Database {
   readonly leases: Queryable;
   readonly #leasePool: pg.Pool | undefined;
 
-  constructor(pool: pg.Pool, target: string, leasePool?: pg.Pool) {
+  /** Whether the main pool's sessions plan index-driven (pools the store made), so every statement may be named. */
+  readonly #indexDriven: boolean;
+
+  constructor(pool: pg.Pool, target: string, leasePool?: pg.Pool, indexDrivenPool = false) {
     this.pool = pool;
     this.target = target;
     this.#leasePool = leasePool;
+    this.#indexDriven = indexDrivenPool;
     // An idle client losing its connection must not crash the process; the next query reconnects.
     pool.on('error', () => {});
     leasePool?.on('error', () => {});
@@ -140,7 +144,7 @@ export class Database {
    * lock rows, and their callers must not see these either.
    */
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[], attempts = 5): Promise<pg.QueryResult<R>> {
-    return this.#run(this.pool, text, values, attempts, false);
+    return this.#run(this.pool, text, values, attempts, this.#indexDriven);
   }
 
   async #run<R extends pg.QueryResultRow>(

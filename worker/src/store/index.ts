@@ -34,17 +34,18 @@ const LEASE_POOL_SIZE = 4;
 
 /**
  * The store's connections to `url`: a pool of `poolSize`, and a small lease pool whose claims and
- * lease upkeep commit asynchronously with index-driven plans (see Database.leases).
+ * lease upkeep commit asynchronously (see Database.leases). Both plan index-driven (see db.ts), so
+ * every statement is prepared once per connection.
  */
 export function openDatabase(url: string, poolSize: number): Database {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 10000 });
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 10000, options: INDEX_DRIVEN_SESSION });
   const leasePool = new pg.Pool({
     connectionString: url,
     max: LEASE_POOL_SIZE,
     connectionTimeoutMillis: 10000,
     options: `-c synchronous_commit=off ${INDEX_DRIVEN_SESSION}`,
   });
-  return new Database(pool, describeTarget(url), leasePool);
+  return new Database(pool, describeTarget(url), leasePool, true);
 }
 
 /** Creates a store; nothing connects until the first call. */

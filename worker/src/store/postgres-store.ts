@@ -162,7 +162,7 @@ export class PostgresHubStore implements HubStore {
 
   completeActivities(results: ActivityResult[]): Promise<string[]> {
     if (results.length === 0) return Promise.resolve([]);
-    return this.#db.transaction((client) => activities.completeActivities(client, this.#S, this.#channels, results));
+    return activities.completeActivities(this.#db, this.#S, this.#channels, results);
   }
 
   abandonActivities(items: { id: string; lockToken: string }[]): Promise<void> {

@@ -5,7 +5,6 @@ import type { ActivityResult, ActivityWorkItem } from '../types.ts';
 import type { Channels } from './notify.ts';
 
 type Q = Queryable;
-type C = Queryable;
 
 /**
  * Locking: SKIP LOCKED row locks for the length of the statement; the claim moves `visible_at`
@@ -40,19 +39,27 @@ export async function claimActivities(db: Q, S: string, version: string, max: nu
 }
 
 /**
- * Deletes the tasks still held with the given tokens and turns each into a result message in the
- * orchestration's inbox, in one statement; a result for an execution that has ended (the instance
- * continued as new, or was purged and re-created) is dropped instead of delivered. Then lowers the
- * receiving instances' `next_visible_at`, rows locked in id order. Returns the ids whose lease was lost.
+ * Deletes the tasks still held with the given tokens, turns each into a result message in the
+ * orchestration's inbox, lowers the receiving instances' `next_visible_at` and wakes their workers,
+ * in one statement (one round trip, one durable commit). A result for an execution that has ended
+ * (the instance continued as new, or was purged and re-created) is dropped instead of delivered.
+ * Returns the ids whose lease was lost.
+ *
+ * Locking: every receiving instance row is locked, in id order, even one that looks due already: a
+ * turn of that instance may be committing right now and clear `next_visible_at` without seeing this
+ * uncommitted message. Whichever of the two takes the row first, the other sees its result: the turn
+ * recomputes from an inbox that holds the message, or this statement decides on the row as the lock
+ * returns it (the latest version) and lowers it. MATERIALIZED keeps the planner from pushing that
+ * test below the lock, where it would read the stale version and skip the row without waiting.
  */
-export async function completeActivities(client: C, S: string, channels: Channels, results: ActivityResult[]): Promise<string[]> {
+export async function completeActivities(db: Q, S: string, channels: Channels, results: ActivityResult[]): Promise<string[]> {
   const now = new Date().toISOString();
   const events = results.map((r): HistoryEvent =>
     r.failure
       ? { kind: 'TaskFailed', timestamp: now, taskScheduledId: r.taskId, failure: r.failure }
       : { kind: 'TaskCompleted', timestamp: now, taskScheduledId: r.taskId, result: r.result },
   );
-  const done = await client.query<{ id: string; instance_id: string; version: string | null }>(
+  const done = await db.query<{ id: string }>(
     `WITH done AS (
        DELETE FROM ${S}.activity_tasks t
         USING unnest($1::bigint[], $2::uuid[], $3::text[]) AS k(id, token, event)
@@ -63,36 +70,23 @@ export async function completeActivities(client: C, S: string, channels: Channel
        SELECT d.instance_id, d.execution_id, d.event FROM done d
          JOIN ${S}.instances i ON i.instance_id = d.instance_id AND i.execution_id = d.execution_id
         ORDER BY d.id
-       RETURNING instance_id)
-     SELECT d.id::text AS id, d.instance_id, i.version FROM done d
-       LEFT JOIN ${S}.instances i ON i.instance_id = d.instance_id AND i.execution_id = d.execution_id`,
-    [results.map((r) => r.id), results.map((r) => r.lockToken), events.map((e) => JSON.stringify(e))],
+       RETURNING instance_id),
+     receivers AS MATERIALIZED (
+       SELECT x.instance_id, x.version, x.next_visible_at FROM ${S}.instances x
+        WHERE x.instance_id IN (SELECT instance_id FROM delivered)
+        ORDER BY x.instance_id FOR UPDATE),
+     lowered AS (
+       UPDATE ${S}.instances i SET next_visible_at = now()
+         FROM receivers r WHERE i.instance_id = r.instance_id AND (r.next_visible_at IS NULL OR r.next_visible_at > now())
+       RETURNING 1),
+     notified AS (
+       -- The workers of the orchestration's version, which need not be the activity's.
+       SELECT pg_notify($4, 'o:' || v.version) FROM (SELECT DISTINCT version FROM receivers) v)
+     SELECT d.id::text AS id FROM done d
+      CROSS JOIN (SELECT count(*) FROM lowered) l CROSS JOIN (SELECT count(*) FROM notified) n`,
+    [results.map((r) => r.id), results.map((r) => r.lockToken), events.map((e) => JSON.stringify(e)), channels.work],
   );
   const completed = new Set(done.rows.map((d) => d.id));
-  const receivers = done.rows.filter((d) => d.version !== null);
-  if (receivers.length > 0) {
-    const ids = [...new Set(receivers.map((d) => d.instance_id))].sort();
-    // Every row is locked, even one that looks due already: a turn of that instance may be committing
-    // right now, and will clear next_visible_at without seeing this uncommitted message. Deciding on the
-    // row as the lock returns it (k, the latest version) keeps the message from being stranded; rows still
-    // due are not rewritten. MATERIALIZED keeps the planner from pushing the test below the lock, where it
-    // would read the stale version and skip the row without waiting.
-    // The notifications wake the workers of the orchestration's version, which need not be the activity's.
-    const versions = [...new Set(receivers.map((d) => d.version as string))];
-    await client.query(
-      `WITH k AS MATERIALIZED (
-         SELECT x.instance_id, x.next_visible_at FROM ${S}.instances x WHERE x.instance_id = ANY($1::text[])
-          ORDER BY x.instance_id FOR UPDATE),
-       lowered AS (
-         UPDATE ${S}.instances i SET next_visible_at = now()
-           FROM k WHERE i.instance_id = k.instance_id AND (k.next_visible_at IS NULL OR k.next_visible_at > now())
-         RETURNING 1),
-       notified AS (
-         SELECT pg_notify($2, 'o:' || v) FROM unnest($3::text[]) AS v)
-       SELECT (SELECT count(*) FROM lowered) AS lowered, (SELECT count(*) FROM notified) AS notified`,
-      [ids, channels.work, versions],
-    );
-  }
   return results.filter((r) => !completed.has(r.id)).map((r) => r.id);
 }
 
