@@ -116,3 +116,36 @@ test('when the LISTEN connection dies, waits fall back to polling and notificati
     assert.ok(Date.now() - began < 900, 'woken by a notification, not the 1000 ms poll');
   }, { pollIntervalMs: 1_000 });
 });
+
+test('a waiter reads the instance again only when a notification carries a status it waits for', async () => {
+  await withHub(async ({ store, schema }) => {
+    await start(store, 'w');
+    let reads = 0;
+    const read = store.getInstance.bind(store);
+    store.getInstance = (id, withPayloads) => {
+      reads++;
+      return read(id, withPayloads);
+    };
+    const terminal = (status: string) => ['Completed', 'Failed', 'Terminated'].includes(status);
+    const waiting = store.waitForInstance('w', (s) => terminal(s.status), 10_000, true, terminal);
+    await sleep(200);
+    assert.equal(reads, 1, 'one read on subscribing');
+
+    const first = await claimOne(store);
+    await commit(store, turnFor(first, { status: 'Running' }));
+    await sleep(300);
+    assert.equal(reads, 1, 'the Running notification is not worth a read');
+
+    // A sender that writes only the instance id (as earlier versions did) still wakes the waiter.
+    await adminQuery(`SELECT pg_notify($1, 'w')`, [`${schema}_status`]);
+    await sleep(300);
+    assert.equal(reads, 2, 'a bare id wakes it');
+
+    await store.sendControl('w', { kind: 'raise', name: 'go', input: undefined });
+    const second = await claimOne(store);
+    await commit(store, turnFor(second, { status: 'Completed', output: '1' }));
+    const state = await waiting;
+    assert.equal(state.status, 'Completed');
+    assert.equal(reads, 3, 'the Completed notification is');
+  }, SLOW_POLL);
+});

@@ -128,6 +128,7 @@ export class TaskHubClient {
       (s) => s.status !== 'Pending',
       options.timeoutMs ?? 60000,
       options.withPayloads ?? true,
+      (status) => status !== 'Pending',
     );
     return toState(state);
   }
@@ -139,6 +140,7 @@ export class TaskHubClient {
       (s) => isTerminal(s.status),
       options.timeoutMs ?? 60000,
       options.withPayloads ?? true,
+      isTerminal,
     );
     return toState(state);
   }

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { InstanceAlreadyExistsError, type PayloadTooLargeError, StoreUnavailableError, TimeoutError } from '../errors.ts';
-import type { HistoryEvent } from '../orchestration/history.ts';
+import type { HistoryEvent, RuntimeStatus } from '../orchestration/history.ts';
 import type { Database, Queryable } from './db.ts';
 import { NotificationListener } from './listener.ts';
 import { checkSchema, migrate } from './migrate.ts';
@@ -15,7 +15,7 @@ import { parkMessages } from './sql/dead-letters.ts';
 import { commitTurnBatch } from './sql/commit-turns.ts';
 import * as instances from './sql/instances.ts';
 import { listInstances } from './sql/listing.ts';
-import { CHANNELS, type Channels } from './sql/notify.ts';
+import { CHANNELS, parseStatusPayload, type Channels } from './sql/notify.ts';
 import { purgeBatch, purgeOne } from './sql/purge.ts';
 import * as versions from './sql/versions.ts';
 import type {
@@ -231,12 +231,16 @@ export class PostgresHubStore implements HubStore {
     predicate: (s: InstanceState) => boolean,
     timeoutMs: number,
     withPayloads: boolean,
+    worthReading?: (status: RuntimeStatus) => boolean,
   ): Promise<InstanceState> {
     const deadline = Date.now() + timeoutMs;
     let wake: (() => void) | undefined;
     // Subscribe before the first read, so a change between read and wait is not missed.
-    const off = this.#listener.on(this.#channels.status, (id) => {
-      if (id === instanceId) wake?.();
+    const off = this.#listener.on(this.#channels.status, (payload) => {
+      const note = parseStatusPayload(payload);
+      if (note.instanceId !== instanceId) return;
+      if (note.status !== undefined && worthReading && !worthReading(note.status as RuntimeStatus)) return;
+      wake?.();
     });
     try {
       await this.#listener.ensureConnected();

@@ -270,13 +270,15 @@ export interface HubStore {
 
   /**
    * Resolves with the state once `predicate` holds, woken by notifications (polling as a fallback);
-   * rejects with TimeoutError after `timeoutMs`.
+   * rejects with TimeoutError after `timeoutMs`. `worthReading`, when given, says which new statuses
+   * can satisfy the predicate: a notification of any other status does not cost a read.
    */
   waitForInstance(
     instanceId: string,
     predicate: (s: InstanceState) => boolean,
     timeoutMs: number,
     withPayloads: boolean,
+    worthReading?: (status: RuntimeStatus) => boolean,
   ): Promise<InstanceState>;
 
   /**

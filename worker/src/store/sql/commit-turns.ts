@@ -18,7 +18,7 @@ import type { Logger } from 'pino';
 import type { Queryable } from '../db.ts';
 import type { HistoryEvent } from '../../orchestration/history.ts';
 import type { OrchestrationTurn } from '../types.ts';
-import { CHANNELS, type Channels } from './notify.ts';
+import { CHANNELS, statusPayload, type Channels } from './notify.ts';
 
 type C = Queryable;
 
@@ -452,7 +452,10 @@ export async function commitTurnBatch(
   const orchestrationVersions = new Set([...subs.versions, ...delivered.filter((d) => d.visible_at.getTime() <= Date.now() + 5).map((d) => d.version)]);
   for (const v of orchestrationVersions) notes.push([channels.work, `o:${v}`]);
   // Only a changed status can satisfy a waiter's predicate; most turns leave it Running.
-  for (const t of ok) if (fenced.get(t.instanceId)?.status !== statusAfter(t)) notes.push([channels.status, t.instanceId]);
+  for (const t of ok) {
+    const status = statusAfter(t);
+    if (fenced.get(t.instanceId)?.status !== status) notes.push([channels.status, statusPayload(t.instanceId, status)]);
+  }
   await finish(client, S, ok, notes);
   const others = delivered.filter((d) => !fenced.has(d.instance_id));
   const terminating = others.filter((d) => d.kind === 'ExecutionTerminated');

@@ -5,7 +5,7 @@ import type { FailureDetails, HistoryEvent, RuntimeStatus } from '../../orchestr
 import type { ControlOperation, CreateInstanceRequest, InstanceState } from '../types.ts';
 import type { InstanceRow } from '../schema.ts';
 import { lowerNextVisible, notify } from './commit-turns.ts';
-import type { Channels } from './notify.ts';
+import { statusPayload, type Channels } from './notify.ts';
 
 type Q = Queryable;
 type C = Queryable;
@@ -74,7 +74,7 @@ export async function createInstance(db: Q, S: string, channels: Channels, req: 
        INSERT INTO ${S}.inbox (instance_id, execution_id, event, visible_at)
        SELECT instance_id, $2, jsonb_set($9::jsonb, '{version}', to_jsonb(version))::text, next_visible_at FROM created),
      notified AS (
-       SELECT pg_notify($10, 'o:' || version), pg_notify($11, instance_id) FROM created)
+       SELECT pg_notify($10, 'o:' || version), pg_notify($11, $12) FROM created)
      SELECT version FROM created, (SELECT count(*) FROM notified) n`,
     [
       req.instanceId,
@@ -88,6 +88,7 @@ export async function createInstance(db: Q, S: string, channels: Channels, req: 
       JSON.stringify(started),
       channels.work,
       channels.status,
+      statusPayload(req.instanceId, 'Pending'),
     ],
   );
   return r.rows[0]?.version;
