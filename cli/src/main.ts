@@ -33,6 +33,12 @@ const COMMANDS: Record<string, Command> = {
     options: { input: s, id: s, version: s, 'start-at': s, tag: { type: 'string', multiple: true }, wait: b, timeout: s },
     run: instances.start,
   },
+  restart: {
+    usage: 'restart <instance-id> [--same-id | --new-id ID] [--version V] [--wait [--timeout S]]',
+    summary: 'start an instance again with its original input (a new id unless --same-id)',
+    options: { 'same-id': b, 'new-id': s, version: s, wait: b, timeout: s },
+    run: instances.restart,
+  },
   status: { usage: 'status <instance-id> [--no-payloads]', summary: "show an instance's state", options: { 'no-payloads': b }, run: instances.status },
   list: {
     usage: 'list [--status S,...] [--name N] [--version V] [--prefix P] [--created-from ISO] [--created-to ISO] [--page-size N] [--continue TOKEN | --all]',

@@ -1,4 +1,4 @@
-/** Instance commands: start, status, list, history, raise, suspend, resume, terminate, purge, wait. */
+/** Instance commands: start, restart, status, list, history, raise, suspend, resume, terminate, purge, wait. */
 import { isTerminal } from '../../../worker/src/orchestration/history.ts';
 import type { OrchestrationState } from '../../../worker/src/client/task-hub-client.ts';
 import { dateFlag, intFlag, jsonFlag, statusesFlag, tagsFlag, UsageError } from '../args.ts';
@@ -37,6 +37,25 @@ export async function start(ctx: CommandContext): Promise<number> {
     version: str(ctx, 'version'),
     startAt: dateFlag('start-at', str(ctx, 'start-at')),
     tags: tagsFlag(ctx.flags.tag as string[] | undefined),
+  });
+  if (!bool(ctx, 'wait')) {
+    const s = await client.getOrchestrationState(id);
+    if (s) printState(ctx, s);
+    return EXIT.ok;
+  }
+  const s = await client.waitForOrchestrationCompletion(id, { timeoutMs: timeoutMs(ctx) });
+  printState(ctx, s);
+  return finalCode(s);
+}
+
+export async function restart(ctx: CommandContext): Promise<number> {
+  const client = ctx.client();
+  const sameId = bool(ctx, 'same-id');
+  const newId = str(ctx, 'new-id');
+  if (sameId && newId !== undefined) throw new UsageError('--same-id and --new-id exclude each other; give one of them, or neither for a random new id');
+  const id = await client.restartOrchestration(arg(ctx, 0, 'instance-id'), {
+    newInstanceId: sameId ? false : (newId ?? true),
+    version: str(ctx, 'version'),
   });
   if (!bool(ctx, 'wait')) {
     const s = await client.getOrchestrationState(id);

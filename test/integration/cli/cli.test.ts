@@ -80,8 +80,18 @@ test('the CLI migrates a hub, starts, waits, inspects, signals and purges instan
     assert.equal((await dtk(['wait', 'cli-3', '--timeout', '10'], env)).code, 6, 'a terminated instance exits 6');
     assert.equal((await dtk(['wait', 'cli-3', '--timeout', '1', '--for', 'completion'], env)).code, 6);
 
+    const restarted = await dtk(['restart', 'cli-1', '--new-id', 'cli-1b', '--wait', '-o', 'json'], env);
+    assert.equal(restarted.code, 0, restarted.stderr);
+    const again = JSON.parse(restarted.stdout) as { instanceId: string; output: string[]; tags: Record<string, string> };
+    assert.equal(again.instanceId, 'cli-1b');
+    assert.deepEqual(again.output, ['Hello, Oslo!', 'Hello, Lima!'], 'restarted with the original input');
+    assert.deepEqual(again.tags, { team: 'core' });
+    const both = await dtk(['restart', 'cli-1', '--same-id', '--new-id', 'x'], env);
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /--same-id and --new-id exclude each other/);
+
     const purged = await dtk(['purge', '--status', 'Completed,Terminated', '-o', 'json'], env);
-    assert.deepEqual(JSON.parse(purged.stdout), { purged: 3 });
+    assert.deepEqual(JSON.parse(purged.stdout), { purged: 4 });
     assert.equal((await dtk(['status', 'cli-1'], env)).code, 3);
   } finally {
     await worker?.stop();

@@ -3,7 +3,7 @@
  * to the hub's Postgres directly; waits are woken by notifications, not busy polling.
  */
 import { randomUUID } from 'node:crypto';
-import { ValidationError } from '../errors.ts';
+import { InstanceNotFoundError, ValidationError } from '../errors.ts';
 import { createPostgresStore } from '../store/index.ts';
 import type { FailureDetails, HistoryEvent, RuntimeStatus } from '../orchestration/history.ts';
 import { isTerminal } from '../orchestration/history.ts';
@@ -33,6 +33,14 @@ export interface StartOptions {
   tags?: Record<string, string>;
   /** Replace a finished instance with the same id instead of failing with DTK_INSTANCE_EXISTS. */
   reuseIfFinished?: boolean;
+}
+
+/** How `restartOrchestration` starts the instance again. */
+export interface RestartOptions {
+  /** true (default): a random new id; a string: that id; false: the same id, replacing the finished instance. */
+  newInstanceId?: boolean | string;
+  /** Default: the hub's routing, as for any new start. */
+  version?: string;
 }
 
 /** An instance's state with payloads parsed. */
@@ -119,6 +127,31 @@ export class TaskHubClient {
   async getOrchestrationState(instanceId: string, options: { withPayloads?: boolean } = {}): Promise<OrchestrationState | undefined> {
     const state = await this.#store.getInstance(instanceId, options.withPayloads ?? true);
     return state && toState(state);
+  }
+
+  /**
+   * Starts an instance again from the beginning, with its orchestration name, its original input
+   * and its tags. By default under a new id (returned; any instance can be restarted that way); with
+   * `newInstanceId: false` under the same id, replacing it, which only a finished instance allows
+   * (otherwise InstanceAlreadyExistsError). The version is chosen as for any new start (the hub's
+   * routing, so a restart after a rollout runs the new code) unless `version` names one. A restarted
+   * instance has no parent. Fails with InstanceNotFoundError when there is no such instance.
+   */
+  async restartOrchestration(instanceId: string, options: RestartOptions = {}): Promise<string> {
+    const old = await this.#store.getInstance(instanceId, true);
+    if (!old) throw new InstanceNotFoundError(instanceId);
+    const sameId = options.newInstanceId === false;
+    const id = sameId ? instanceId : typeof options.newInstanceId === 'string' ? options.newInstanceId : randomUUID();
+    await this.#store.createInstance({
+      instanceId: id,
+      name: old.name,
+      version: options.version,
+      defaultVersion: this.#defaultVersion,
+      input: old.input,
+      tags: Object.keys(old.tags).length > 0 ? old.tags : undefined,
+      ifExists: sameId ? 'reuseIfFinished' : 'fail',
+    });
+    return id;
   }
 
   /** Resolves once the instance has started running (or finished). */
