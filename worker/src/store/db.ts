@@ -63,8 +63,8 @@ function retryPause(attempt: number): Promise<void> {
   return new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
 }
 
-/** The pool plus helpers every query module uses. */
-const ARRAY_JOIN = /unnest\(|=\s*ANY\(|<>\s*ALL\(/i;
+/** Statements whose generic plan depends on table sizes: joins to parameter arrays, or to a lateral subquery. */
+const PLAN_SENSITIVE = /unnest\(|=\s*ANY\(|<>\s*ALL\(|\bLATERAL\b/i;
 
 /**
  * Names a statement by a hash of its text, so node-pg prepares it once per connection and every
@@ -72,11 +72,12 @@ const ARRAY_JOIN = /unnest\(|=\s*ANY\(|<>\s*ALL\(/i;
  * thousands of times a second; planning was a tenth of Postgres's time before this.
  */
 export function prepared(text: string, values: unknown[] | undefined, indexDriven = false): pg.QueryConfig<unknown[]> {
-  // Where plans are not index-driven (see BEGIN, and the lease pool's settings), statements that join parameter
-  // arrays to the hub's tables stay unnamed: a generic plan made while the tables were small (hash
-  // joins over sequential scans) would be kept for the connection's lifetime and turn into full scans
-  // as they grow; planned per call they use the primary keys.
-  if (values === undefined || (!indexDriven && ARRAY_JOIN.test(text))) return { text, values };
+  // Where plans are not index-driven (see BEGIN, and the store's own pools), statements that join
+  // parameter arrays or lateral subqueries to the hub's tables stay unnamed: a generic plan made while
+  // the tables were small (hash joins, sequential scans) would be kept for the connection's lifetime
+  // and turn into full scans as they grow; planned per call they use the keys. This is the path of a
+  // pool the user passes in.
+  if (values === undefined || (!indexDriven && PLAN_SENSITIVE.test(text))) return { text, values };
   let h1 = 0x811c9dc5;
   let h2 = 0x01000193;
   for (let i = 0; i < text.length; i++) {
