@@ -14,6 +14,7 @@ import { checkTurnPayloads } from './payload-limits.ts';
 import { buildDiscardTurn, buildTurn } from './turn.ts';
 import type { VersionRouting } from './version-routing.ts';
 import { delay } from './delay.ts';
+import { BuildFailures } from './build-failures.ts';
 
 export interface OrchestrationLoopOptions {
   store: HubStore;
@@ -44,6 +45,7 @@ export class OrchestrationLoop {
   readonly #o: OrchestrationLoopOptions;
   readonly #cache: ReplayCache;
   readonly #stop = new AbortController();
+  readonly #buildFailures = new BuildFailures();
   #running: Promise<void>[] = [];
   /** Turns processed since start (committed or not), for tests and metrics. */
   turnsCommitted = 0;
@@ -94,10 +96,9 @@ export class OrchestrationLoop {
     for (const item of items) {
       try {
         pending.push(await this.#turnFor(item));
+        this.#buildFailures.succeeded(item.instanceId);
       } catch (err) {
-        // A bug in the runtime or the store, not in user code (the executor reports those as failures).
-        this.#o.logger.error({ err: toError(err), instanceId: item.instanceId, version: item.version }, 'turn could not be built; releasing it');
-        await this.#o.store.abandonOrchestrations([{ instanceId: item.instanceId, lockToken: item.lockToken }]);
+        await this.#turnFailed(item, err);
       }
     }
     if (pending.length === 0) return;
@@ -122,6 +123,31 @@ export class OrchestrationLoop {
           lastTurnAt: p.turn.newHistory[0]?.timestamp ?? new Date(0).toISOString(),
         });
       }
+    }
+  }
+
+  /**
+   * A turn could not be built: a bug in the runtime or the store, or a transient store error, never
+   * user code (the executor reports that as an orchestration failure). The first failure releases the
+   * instance at once; a repeat keeps its lease for a growing wait instead, so a failure that recurs
+   * every time costs a claim every few seconds at most, not a hot loop. Errors releasing or holding
+   * are only logged: the lease runs out by itself.
+   */
+  async #turnFailed(item: OrchestrationWorkItem, err: unknown): Promise<void> {
+    const { instanceId, version, lockToken } = item;
+    const { failures, waitMs } = this.#buildFailures.failed(instanceId);
+    const fields = { err: toError(err), instanceId, version, failures, retryInMs: waitMs };
+    try {
+      if (waitMs === 0) {
+        this.#o.logger.error(fields, 'turn could not be built; releasing it');
+        await this.#o.store.abandonOrchestrations([{ instanceId, lockToken }]);
+      } else {
+        this.#o.logger.error(fields, 'turn could not be built again; holding the instance before the next try');
+        // Renewing sets the lease's end to now + waitMs: no claim (ours or another worker's) takes it before then.
+        await this.#o.store.renewOrchestrationLeases([{ instanceId, lockToken }], waitMs);
+      }
+    } catch (releaseErr) {
+      this.#o.logger.warn({ err: toError(releaseErr), instanceId, version }, 'could not release or hold the instance; its lease runs out');
     }
   }
 
