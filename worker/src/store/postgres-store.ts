@@ -17,6 +17,7 @@ import * as instances from './sql/instances.ts';
 import { listInstances } from './sql/listing.ts';
 import { CHANNELS, parseStatusPayload, type Channels } from './sql/notify.ts';
 import { purgeBatch, purgeOne } from './sql/purge.ts';
+import { rewindInstance } from './sql/rewind.ts';
 import * as versions from './sql/versions.ts';
 import type {
   ActivityResult,
@@ -224,6 +225,13 @@ export class PostgresHubStore implements HubStore {
       if (n === 0) return total;
       total += n;
     }
+  }
+
+  async rewindInstance(instanceId: string, reason?: string): Promise<string[]> {
+    const done = await this.#db.transaction((client) => rewindInstance(client, this.#S, this.#channels, instanceId));
+    // History has no event for a rewind (history.ts is a contract), so the log is where it is recorded.
+    this.#s.logger?.info({ instanceId, reason, rewound: done.rewound, rescheduledActivities: done.rescheduled }, 'instance rewound');
+    return done.rewound;
   }
 
   async waitForInstance(

@@ -267,6 +267,14 @@ export interface HubStore {
   /** Deletes finished instances with their history, inbox and tasks; returns how many instances. */
   purgeInstance(instanceId: string, recursive: boolean): Promise<number>;
   purgeInstances(filter: PurgeFilter): Promise<number>;
+  /**
+   * Rewinds a Failed instance: undoes the turn that failed it (its history rows), puts the messages that
+   * turn consumed back in the inbox except the failures, schedules the failed activities again and
+   * rewinds Failed sub-orchestrations whose failure it undoes, and sets it Running; one transaction.
+   * Returns the rewound instance ids, the given one first. Throws InstanceNotFoundError, or
+   * InvalidInstanceStateError when the instance is not Failed. `reason` is logged (history has no event for it).
+   */
+  rewindInstance(instanceId: string, reason?: string): Promise<string[]>;
 
   /**
    * Resolves with the state once `predicate` holds, woken by notifications (polling as a fallback);
