@@ -39,6 +39,12 @@ const COMMANDS: Record<string, Command> = {
     options: { 'same-id': b, 'new-id': s, version: s, wait: b, timeout: s },
     run: instances.restart,
   },
+  rewind: {
+    usage: 'rewind <instance-id> [--reason TEXT]',
+    summary: 'run the failed work of a Failed instance again and let it continue',
+    options: { reason: s },
+    run: instances.rewind,
+  },
   status: { usage: 'status <instance-id> [--no-payloads]', summary: "show an instance's state", options: { 'no-payloads': b }, run: instances.status },
   list: {
     usage: 'list [--status S,...] [--name N] [--version V] [--prefix P] [--created-from ISO] [--created-to ISO] [--page-size N] [--continue TOKEN | --all]',

@@ -1,4 +1,4 @@
-/** Instance commands: start, restart, status, list, history, raise, suspend, resume, terminate, purge, wait. */
+/** Instance commands: start, restart, rewind, status, list, history, raise, suspend, resume, terminate, purge, wait. */
 import { isTerminal } from '../../../worker/src/orchestration/history.ts';
 import type { OrchestrationState } from '../../../worker/src/client/task-hub-client.ts';
 import { dateFlag, intFlag, jsonFlag, statusesFlag, tagsFlag, UsageError } from '../args.ts';
@@ -65,6 +65,16 @@ export async function restart(ctx: CommandContext): Promise<number> {
   const s = await client.waitForOrchestrationCompletion(id, { timeoutMs: timeoutMs(ctx) });
   printState(ctx, s);
   return finalCode(s);
+}
+
+export async function rewind(ctx: CommandContext): Promise<number> {
+  const rewound = await ctx.client().rewindOrchestration(arg(ctx, 0, 'instance-id'), { reason: str(ctx, 'reason') });
+  printResult(
+    ctx.output,
+    { rewound },
+    rewound.map((id, i) => ({ rewound: id, as: i === 0 ? 'requested' : 'failed sub-orchestration' })),
+  );
+  return EXIT.ok;
 }
 
 export async function status(ctx: CommandContext): Promise<number> {

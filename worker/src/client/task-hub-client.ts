@@ -43,6 +43,12 @@ export interface RestartOptions {
   version?: string;
 }
 
+/** How `rewindOrchestration` records the rewind. */
+export interface RewindOptions {
+  /** Why the instance is rewound; written to the store's log (history has no event for it). */
+  reason?: string;
+}
+
 /** An instance's state with payloads parsed. */
 export interface OrchestrationState {
   instanceId: string;
@@ -152,6 +158,19 @@ export class TaskHubClient {
       ifExists: sameId ? 'reuseIfFinished' : 'fail',
     });
     return id;
+  }
+
+  /**
+   * Rewinds a Failed instance: undoes the failure that ended it and runs the failed work again (failed
+   * activities are scheduled anew, Failed sub-orchestrations are rewound too), after which the
+   * orchestration continues as if that work had not failed. Work that had succeeded is not repeated. A
+   * failure the orchestrator code raised on its own is rewound the same way: its last turn runs again
+   * with the same messages, and fails again if the code does. Resolves once the rewind is committed (not
+   * when the instance ends) with the ids rewound, this one first. Throws InstanceNotFoundError for an
+   * unknown id and InvalidInstanceStateError (DTK_INVALID_STATE) when the instance is not Failed.
+   */
+  async rewindOrchestration(instanceId: string, options: RewindOptions = {}): Promise<string[]> {
+    return this.#store.rewindInstance(instanceId, options.reason);
   }
 
   /** Resolves once the instance has started running (or finished). */
