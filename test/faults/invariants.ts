@@ -22,6 +22,10 @@
  *   delivery number of its own (the attempt count shows every re-run), never more runs than claims, and
  *   only on workers of the task's version.
  * - `outputs` (when expectations are given): each instance ended with the expected status and output.
+ *
+ * Rewinds (a Failed instance set Running again, its failing turn deleted from history and run anew) are
+ * legal: `terminal-once` judges the status log from the last rewind on, and the current execution of a
+ * rewound instance is judged by its stored history, since the audit also holds the turns the rewind undid.
  */
 import { isDeepStrictEqual } from 'node:util';
 import type pg from 'pg';
@@ -186,16 +190,40 @@ export async function checkInvariants(hub: AuditedHub, options: CheckOptions = {
     }>(`SELECT instance_id, task_id, name, version, locked_by, delivery_count FROM ${S}.audit_activities`)
   ).rows;
 
-  const executions = groupExecutions(audit);
+  // A rewind takes a Failed instance back to a non-terminal status; the audit keeps the undone turns.
+  const rewoundAt = new Map<string, number>();
+  statusLog.forEach((row, i) => {
+    if (row.old_status === 'Failed' && !TERMINAL.has(row.new_status) && row.new_status !== '(deleted)') rewoundAt.set(row.instance_id, i);
+  });
+  const rewoundExecutions = new Set(
+    instances.filter((i) => rewoundAt.has(i.instance_id)).map((i) => `${i.instance_id} ${i.execution_id}`),
+  );
+  const stored =
+    rewoundExecutions.size === 0
+      ? []
+      : (
+          await hub.sql<AuditRow>(
+            `SELECT h.instance_id, h.execution_id, h.seq, h.kind, h.event, NULL AS locked_by, NULL AS version
+               FROM ${S}.history h JOIN ${S}.instances i USING (instance_id, execution_id)
+              WHERE h.instance_id = ANY($1::text[]) ORDER BY h.seq`,
+            [[...rewoundAt.keys()]],
+          )
+        ).rows;
+  const effective = [
+    ...audit.filter((r) => !rewoundExecutions.has(`${r.instance_id} ${r.execution_id}`)),
+    ...stored,
+  ];
+  const executions = groupExecutions(effective);
   const byStatus: Record<string, number> = {};
   for (const i of instances) byStatus[i.status] = (byStatus[i.status] ?? 0) + 1;
 
   // terminal-once
   const logs = new Map<string, string[]>();
-  for (const row of statusLog) {
-    if (row.new_status === '(deleted)' || row.old_status === null) logs.set(row.instance_id, []);
+  statusLog.forEach((row, i) => {
+    if (row.new_status === '(deleted)' || row.old_status === null || rewoundAt.get(row.instance_id) === i)
+      logs.set(row.instance_id, []);
     if (row.new_status !== '(deleted)') logs.get(row.instance_id)?.push(row.new_status);
-  }
+  });
   for (const i of instances) {
     if (!TERMINAL.has(i.status))
       v('terminal-once', i.instance_id, `ended the run ${i.status}, not in a terminal state`);
@@ -268,7 +296,7 @@ export async function checkInvariants(hub: AuditedHub, options: CheckOptions = {
     return i !== undefined && firstExecution.get(id) !== i.execution_id;
   };
   for (const ack of options.ackedEvents ?? []) {
-    const matching = audit
+    const matching = effective
       .filter((r) => r.instance_id === ack.instanceId && r.kind === 'EventRaised')
       .map((r) => ({ r, e: JSON.parse(r.event) as HistoryEvent }));
     const hits = matching.filter(({ e }) => e.kind === 'EventRaised' && e.name === ack.name && e.input === ack.input);

@@ -37,6 +37,15 @@ test('the CLI migrates a hub, starts, waits, inspects, signals and purges instan
 
     worker = new Worker({ hubUrl: url, schema, logger: silentLogger(), pollIntervalMs: 200 });
     await register(worker);
+    let shipped = 0;
+    worker
+      .addActivity('shipOnce', async () => {
+        if (++shipped === 1) throw new Error('carrier down');
+        return 'shipped';
+      })
+      .addOrchestrator('shipping', function* (ctx) {
+        return yield* ctx.callActivity('shipOnce');
+      });
     await worker.start();
 
     const started = await dtk(['start', 'greetCities', '--input', '["Oslo","Lima"]', '--id', 'cli-1', '--tag', 'team=core', '--wait', '-o', 'json'], env);
@@ -90,8 +99,18 @@ test('the CLI migrates a hub, starts, waits, inspects, signals and purges instan
     assert.equal(both.code, 2);
     assert.match(both.stderr, /--same-id and --new-id exclude each other/);
 
+    await dtk(['start', 'shipping', '--id', 'cli-4', '--wait'], env);
+    const rewound = await dtk(['rewind', 'cli-4', '--reason', 'carrier is back'], env);
+    assert.equal(rewound.code, 0, rewound.stderr);
+    assert.match(rewound.stdout, /cli-4\s+requested/);
+    assert.equal((await dtk(['wait', 'cli-4', '--timeout', '10'], env)).code, 0, 'the rewound instance completes');
+    const notFailed = await dtk(['rewind', 'cli-4'], env);
+    assert.equal(notFailed.code, 4, 'rewinding a Completed instance is a conflict');
+    assert.match(notFailed.stderr, /it is Completed.*DTK_INVALID_STATE/);
+    assert.equal((await dtk(['rewind', 'nope'], env)).code, 3);
+
     const purged = await dtk(['purge', '--status', 'Completed,Terminated', '-o', 'json'], env);
-    assert.deepEqual(JSON.parse(purged.stdout), { purged: 4 });
+    assert.deepEqual(JSON.parse(purged.stdout), { purged: 5 });
     assert.equal((await dtk(['status', 'cli-1'], env)).code, 3);
   } finally {
     await worker?.stop();
