@@ -50,8 +50,8 @@ export async function dev(ctx: CommandContext): Promise<number> {
     stopRequested.dispose();
   }
   process.stderr.write('dtk dev: stopped\n');
-  // Everything we started has stopped, but the worker may leave a timer behind (the activity loop's
-  // grace-period timer runs its full length); the process is done, so it does not wait for it.
+  // Everything we started has stopped; should a library still hold a timer or socket, the process is
+  // done anyway and does not wait for it.
   setTimeout(() => process.exit(), 1000).unref();
   return EXIT.ok;
 }

@@ -70,7 +70,10 @@ export class ActivityLoop {
     await this.#loop;
     const running = [...this.#inFlight.values()];
     const finished = Promise.all(running.map((r) => r.done));
-    const timedOut = await Promise.race([finished.then(() => false), delay(graceMs).then(() => true)]);
+    // The grace timer is cancelled once the work is done, so a stopped worker does not keep its process alive.
+    const graceOver = new AbortController();
+    const timedOut = await Promise.race([finished.then(() => false), delay(graceMs, graceOver.signal).then(() => !graceOver.signal.aborted)]);
+    graceOver.abort();
     if (timedOut) {
       const left = [...this.#inFlight.values()];
       for (const r of left) r.abort.abort(new Error('worker shutting down'));
