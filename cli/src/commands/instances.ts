@@ -30,14 +30,9 @@ function timeoutMs(ctx: CommandContext): number {
   return (intFlag('timeout', str(ctx, 'timeout'), 1, 86400) ?? 60) * 1000;
 }
 
-export async function start(ctx: CommandContext): Promise<number> {
+/** After a start or restart: print the new instance, or with --wait its final state (exit 6 if it failed). */
+async function showStarted(ctx: CommandContext, id: string): Promise<number> {
   const client = ctx.client();
-  const id = await client.scheduleNewOrchestration(arg(ctx, 0, 'orchestration-name'), jsonFlag('input', str(ctx, 'input')), {
-    instanceId: str(ctx, 'id'),
-    version: str(ctx, 'version'),
-    startAt: dateFlag('start-at', str(ctx, 'start-at')),
-    tags: tagsFlag(ctx.flags.tag as string[] | undefined),
-  });
   if (!bool(ctx, 'wait')) {
     const s = await client.getOrchestrationState(id);
     if (s) printState(ctx, s);
@@ -46,6 +41,17 @@ export async function start(ctx: CommandContext): Promise<number> {
   const s = await client.waitForOrchestrationCompletion(id, { timeoutMs: timeoutMs(ctx) });
   printState(ctx, s);
   return finalCode(s);
+}
+
+export async function start(ctx: CommandContext): Promise<number> {
+  const client = ctx.client();
+  const id = await client.scheduleNewOrchestration(arg(ctx, 0, 'orchestration-name'), jsonFlag('input', str(ctx, 'input')), {
+    instanceId: str(ctx, 'id'),
+    version: str(ctx, 'version'),
+    startAt: dateFlag('start-at', str(ctx, 'start-at')),
+    tags: tagsFlag(ctx.flags.tag as string[] | undefined),
+  });
+  return showStarted(ctx, id);
 }
 
 export async function restart(ctx: CommandContext): Promise<number> {
@@ -57,14 +63,7 @@ export async function restart(ctx: CommandContext): Promise<number> {
     newInstanceId: sameId ? false : (newId ?? true),
     version: str(ctx, 'version'),
   });
-  if (!bool(ctx, 'wait')) {
-    const s = await client.getOrchestrationState(id);
-    if (s) printState(ctx, s);
-    return EXIT.ok;
-  }
-  const s = await client.waitForOrchestrationCompletion(id, { timeoutMs: timeoutMs(ctx) });
-  printState(ctx, s);
-  return finalCode(s);
+  return showStarted(ctx, id);
 }
 
 export async function rewind(ctx: CommandContext): Promise<number> {
