@@ -11,6 +11,7 @@ import type { TaskHub, WorkflowDeployment } from '../../../operator/src/crds/ind
 import type { KubeObject } from '../../../operator/src/runtime/kube.ts';
 import { DEPLOYMENTS, SECRETS, TASKHUBS } from '../../../operator/src/runtime/resources.ts';
 import { hubNames } from '../../../operator/src/taskhub/names.ts';
+import { withClient } from '../../../operator/src/taskhub/postgres.ts';
 import type { HubNames } from '../../../operator/src/taskhub/names.ts';
 import { deploymentName } from '../../../operator/src/workflowdeployment/deployments.ts';
 import { connectionOf } from '../../../operator/test/support/hubs.ts';
@@ -142,17 +143,8 @@ export async function expectVersions(
   return obj;
 }
 
-/** Runs `body` on a connection as the hub role. */
-export async function asHub<T>(uri: string, body: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: uri });
-  client.on('error', () => undefined);
-  await client.connect();
-  try {
-    return await body(client);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
+/** Runs `body` on a connection as the hub role (the operator's own helper: connect, run, always disconnect). */
+export const asHub: <T>(uri: string, body: (client: pg.Client) => Promise<T>) => Promise<T> = withClient;
 
 /** The hub seen by the invariant checker, through the hub role (which owns its schema, so it may add the audit). */
 export function auditedHub(uri: string, schema: string): AuditedHub & { close(): Promise<void> } {
