@@ -68,9 +68,9 @@ const COMMANDS: Record<string, Command> = {
     run: instances.terminate,
   },
   purge: {
-    usage: 'purge <instance-id> [--recursive] | purge --status S,... [--created-to ISO] [--created-from ISO] [--name N] [--prefix P]',
+    usage: 'purge <instance-id> [--recursive] | purge --status S,... [--completed-to ISO] [--created-to ISO] [--created-from ISO] [--name N] [--prefix P]',
     summary: 'delete finished instances and their history',
-    options: { recursive: b, status: s, 'created-to': s, 'created-from': s, name: s, prefix: s },
+    options: { recursive: b, status: s, 'completed-to': s, 'created-to': s, 'created-from': s, name: s, prefix: s },
     run: instances.purge,
   },
   wait: {

@@ -210,6 +210,30 @@ describe('the TaskHub reconciler', () => {
     });
   });
 
+  it('purges instances that finished longer ago than spec.retention.finishedAfter, counted from completion', async () => {
+    await withOperator(async (ns, op) => {
+      await createTaskHub(op.client, ns, 'ledger', externalHub('pg-admin', { deletionPolicy: 'Delete' }));
+      await expectHubCondition(op.client, ns, 'ledger', { status: 'True' });
+      const conn = await connectionOf(op.client, ns, 'ledger');
+      // Two finished instances created three days ago: one finished then, one a minute ago; and one still running.
+      await queryAsHub(
+        conn.uri ?? '',
+        `INSERT INTO "${conn.schema}".instances (instance_id, execution_id, name, version, status, created_at, completed_at)
+         VALUES ('finished-long-ago', 'e', 'n', 'v1', 'Completed', now() - interval '3 days', now() - interval '3 days'),
+                ('finished-just-now', 'e', 'n', 'v1', 'Failed', now() - interval '3 days', now() - interval '1 minute'),
+                ('still-running', 'e', 'n', 'v1', 'Running', now() - interval '3 days', NULL)`,
+      );
+      await op.client.patch(TASKHUBS, ns, 'ledger', 'merge', { spec: { retention: { finishedAfter: '24h' } } });
+      const left = await eventually('the retention purge', async () => {
+        const r = await queryAsHub<{ instance_id: string }>(conn.uri ?? '', `SELECT instance_id FROM "${conn.schema}".instances ORDER BY 1`);
+        const ids = r.rows.map((row) => row.instance_id);
+        return ids.includes('finished-long-ago') ? undefined : ids;
+      }, { timeoutMs: 15_000 });
+      assert.deepEqual(left, ['finished-just-now', 'still-running'], 'retention counts from completion, not creation');
+      await deleteHub(op, ns, 'ledger');
+    });
+  });
+
   it('converges again after an operator restart without a second role or a new password', async () => {
     await withOperator(async (ns, op) => {
       await createTaskHub(op.client, ns, 'orders', externalHub('pg-admin', { deletionPolicy: 'Delete' }));

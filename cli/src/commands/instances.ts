@@ -180,12 +180,14 @@ export async function purge(ctx: CommandContext): Promise<number> {
   } else {
     const statuses = statusesFlag(str(ctx, 'status'));
     const createdTo = dateFlag('created-to', str(ctx, 'created-to'));
-    if (!statuses && !createdTo) {
-      throw new UsageError('purge needs an <instance-id>, or a filter: --status Completed,Failed,Terminated and/or --created-to DATE');
+    const completedTo = dateFlag('completed-to', str(ctx, 'completed-to'));
+    if (!statuses && !createdTo && !completedTo) {
+      throw new UsageError('purge needs an <instance-id>, or a filter: --status Completed,Failed,Terminated and/or --created-to DATE or --completed-to DATE');
     }
     count = await client.purgeOrchestrations({
       statuses,
       createdTo,
+      completedTo,
       createdFrom: dateFlag('created-from', str(ctx, 'created-from')),
       name: str(ctx, 'name'),
       instanceIdPrefix: str(ctx, 'prefix'),

@@ -163,7 +163,7 @@ export const taskHubSpecSchema: SchemaNode = {
       type: 'object',
       description: 'Automatic purge of finished instances.',
       properties: {
-        finishedAfter: duration('Purge Completed/Failed/Terminated instances created longer ago than this, e.g. 720h.'),
+        finishedAfter: duration('Purge Completed/Failed/Terminated instances that finished longer ago than this, e.g. 720h.'),
       },
     },
   },

@@ -151,11 +151,12 @@ export class TaskHubReconciler {
     const now = this.#ctx.now().getTime();
     if (now - (this.#lastPurge.get(key) ?? 0) < PURGE_EVERY_MS) return;
     this.#lastPurge.set(key, now);
+    // Retention counts from completion. An instance finished before the cutoff was also created before
+    // it, so the creation bound adds nothing to the filter but lets the purge use the creation index.
+    const cutoff = new Date(now - parseDuration(after));
     try {
-      const purged = await this.#ctx.hubs
-        .store(key, info)
-        .purgeInstances({ statuses: [...FINISHED], createdTo: new Date(now - parseDuration(after)) });
-      if (purged > 0) this.#ctx.events.record(hub, 'Normal', 'Purged', `purged ${purged} finished instances older than ${after}`);
+      const purged = await this.#ctx.hubs.store(key, info).purgeInstances({ statuses: [...FINISHED], createdTo: cutoff, completedTo: cutoff });
+      if (purged > 0) this.#ctx.events.record(hub, 'Normal', 'Purged', `purged ${purged} instances finished more than ${after} ago`);
     } catch (err) {
       this.#ctx.log.warn({ hub: key, err: toError(err).message }, 'retention purge failed');
     }

@@ -109,6 +109,8 @@ test('the CLI migrates a hub, starts, waits, inspects, signals and purges instan
     assert.match(notFailed.stderr, /it is Completed.*DTK_INVALID_STATE/);
     assert.equal((await dtk(['rewind', 'nope'], env)).code, 3);
 
+    const notYet = await dtk(['purge', '--completed-to', new Date(Date.now() - 3_600_000).toISOString(), '-o', 'json'], env);
+    assert.deepEqual(JSON.parse(notYet.stdout), { purged: 0 }, 'nothing finished an hour ago');
     const purged = await dtk(['purge', '--status', 'Completed,Terminated', '-o', 'json'], env);
     assert.deepEqual(JSON.parse(purged.stdout), { purged: 5 });
     assert.equal((await dtk(['status', 'cli-1'], env)).code, 3);

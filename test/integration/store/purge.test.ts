@@ -95,3 +95,19 @@ test('a recursive purge by filter also takes the finished children of what it ma
     assert.equal(await store.getInstance('p:1', false), undefined);
   });
 });
+
+test('a purge by completion time keeps an instance that was created long ago but finished just now', async () => {
+  await withHub(async ({ store, schema }) => {
+    for (const id of ['long-runner', 'done-long-ago']) {
+      await start(store, id);
+      await finish(store, id);
+    }
+    // Both were created three days ago; only one also finished then.
+    await adminQuery(`UPDATE "${schema}".instances SET created_at = now() - interval '3 days'`);
+    await adminQuery(`UPDATE "${schema}".instances SET completed_at = now() - interval '3 days' WHERE instance_id = 'done-long-ago'`);
+    const cutoff = new Date(Date.now() - 86_400_000);
+    assert.equal(await store.purgeInstances({ createdTo: cutoff, completedTo: cutoff }), 1);
+    assert.equal(await store.getInstance('done-long-ago', false), undefined, 'finished before the cutoff: purged');
+    assert.ok(await store.getInstance('long-runner', false), 'finished after the cutoff: kept, however old');
+  });
+});

@@ -202,6 +202,8 @@ export interface ListPage {
 }
 
 export interface PurgeFilter extends InstanceFilter {
+  /** Only instances that finished before this time (retention counts from completion, not creation). */
+  completedTo?: Date;
   /** Also purge sub-orchestrations of the matched instances. */
   recursive?: boolean;
 }

@@ -42,6 +42,10 @@ export async function purgeOne(client: C, S: string, instanceId: string, recursi
 export async function purgeBatch(client: C, S: string, filter: PurgeFilter): Promise<number> {
   const values: unknown[] = [];
   const where = [`status IN ('Completed', 'Failed', 'Terminated')`, ...filterClauses(filter, values)];
+  if (filter.completedTo) {
+    values.push(filter.completedTo);
+    where.push(`completed_at < $${values.length}`);
+  }
   values.push(PURGE_BATCH);
   const r = await client.query<{ instance_id: string }>(
     `SELECT instance_id FROM ${S}.instances WHERE ${where.join(' AND ')} ORDER BY created_at LIMIT $${values.length} FOR UPDATE SKIP LOCKED`,
