@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPostgresStore } from '../../../worker/src/store/index.ts';
 import { adminQuery, withHub } from '../../harness/postgres.ts';
-import { V1 } from './helpers.ts';
+import { sleep, V1 } from './helpers.ts';
 
 /** Starts `n` instances in one statement (the store's createInstance is not under test here). */
 async function seed(schema: string, n: number): Promise<void> {
@@ -56,5 +56,48 @@ test('eight concurrent claimers over 500 instances claim each exactly once', asy
     } finally {
       await Promise.all(stores.map((s) => s.close()));
     }
+  });
+});
+
+test('a claim that meets a turn committed while it runs reads what that turn left, not its own older snapshot', async () => {
+  await withHub(async ({ store, schema }) => {
+    const S = `"${schema}"`;
+    await store.createInstance({ instanceId: 'a', name: 'flow', version: V1, defaultVersion: V1 });
+    await store.createInstance({ instanceId: 'x', name: 'flow', version: V1, defaultVersion: V1 });
+    // 'a' comes first in the claim's order; updating it makes the claim pause before it reaches 'x'.
+    await adminQuery(`UPDATE ${S}.instances SET next_visible_at = now() - interval '1 minute' WHERE instance_id = 'a'`);
+    await adminQuery(
+      `CREATE FUNCTION ${S}.slow_claim() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN
+         IF NEW.instance_id = 'a' AND NEW.lock_token IS DISTINCT FROM OLD.lock_token THEN PERFORM pg_sleep(0.6); END IF;
+         RETURN NEW;
+       END $$;
+       CREATE TRIGGER slow_claim BEFORE UPDATE ON ${S}.instances FOR EACH ROW EXECUTE FUNCTION ${S}.slow_claim();`,
+    );
+    const exec = (await adminQuery<{ execution_id: string }>(`SELECT execution_id FROM ${S}.instances WHERE instance_id = 'x'`)).rows[0]!.execution_id;
+
+    const claiming = store.claimOrchestrations(V1, 10, 30_000, 'w');
+    await sleep(250);
+    // Meanwhile a turn of 'x' commits (as a worker whose lease just ran out would): it consumes the start
+    // message, appends history, and a new event arrives; 'x' stays due and unleased.
+    await adminQuery(
+      `WITH consumed AS (DELETE FROM ${S}.inbox WHERE instance_id = 'x' RETURNING id),
+       appended AS (INSERT INTO ${S}.history (instance_id, execution_id, seq, kind, event)
+                    VALUES ('x', $1, 0, 'OrchestratorStarted', '{"kind":"OrchestratorStarted","timestamp":"2026-01-01T00:00:00.000Z"}')),
+       arrived AS (INSERT INTO ${S}.inbox (instance_id, event)
+                   VALUES ('x', '{"kind":"EventRaised","timestamp":"2026-01-01T00:00:01.000Z","name":"later"}'))
+       UPDATE ${S}.instances SET status = 'Running', updated_at = now() WHERE instance_id = 'x'`,
+      [exec],
+    );
+    const items = await claiming;
+    const x = items.find((i) => i.instanceId === 'x');
+    assert.ok(x, "the claim took 'x' as it is after the turn");
+    assert.equal(x.status, 'Running');
+    assert.deepEqual(
+      x.messages.map((m) => m.event.kind),
+      ['EventRaised'],
+      'the consumed start message is not handed out again, and the new event is',
+    );
+    assert.equal(x.historyOffset + x.history.length, 1, 'the history the turn appended is read');
   });
 });

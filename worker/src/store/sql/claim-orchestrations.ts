@@ -1,7 +1,8 @@
 /**
  * Claiming orchestration work: instances of one version whose inbox has a visible message and
- * whose lease is free. One statement claims and reads the inbox; a second reads history only for
- * instances whose history the worker does not hold in memory.
+ * whose lease is free. One statement claims, a second reads the claimed instances' inboxes and
+ * history lengths, and a third reads history only for instances whose history the worker does not
+ * hold in memory.
  */
 import type { Queryable } from '../db.ts';
 import type { HistoryEvent, RuntimeStatus } from '../../orchestration/history.ts';
@@ -26,24 +27,31 @@ interface InboxRead {
   event: string;
 }
 
-/** What one claim statement returns: the claimed instances and their visible inbox messages. */
+/** What a claim hands back: the claimed instances and their visible inbox messages. */
 export interface Claim {
   claimed: ClaimedRow[];
   inbox: InboxRead[];
 }
 
 /**
- * Claims instances and reads their visible inbox messages and history length, in one statement.
+ * Claims instances, then reads their visible inbox messages and history length.
  *
- * Locking: the `ready` CTE takes row locks with SKIP LOCKED, so concurrent claimers never wait on
- * each other and never get the same row; the UPDATE writes a fresh token and a lease end in
- * database time. The lock itself lasts only this statement: the lease is logical.
+ * Locking: the claim's `ready` CTE takes row locks with SKIP LOCKED, so concurrent claimers never
+ * wait on each other and never get the same row; the UPDATE writes a fresh token and a lease end in
+ * database time. The lock itself lasts only that statement: the lease is logical.
  *
- * The inbox is read without locks, in the order messages became visible (a timer that fired
- * before an event arrived comes first, whenever it was scheduled), ties in insertion order: the
- * lease keeps other workers away, and a message committed after this statement's snapshot waits
- * for the next turn (the turn's commit recomputes `next_visible_at` from the inbox, so it is not
- * stranded). `last_seq` lets the caller skip the history read when it holds the history already.
+ * The read is a second statement on purpose. A row lock taken in READ COMMITTED returns the row's
+ * newest version even when another transaction committed it after the statement began (a turn of
+ * the same instance that committed just then), while every other read in that statement still sees
+ * the statement's older snapshot: the inbox would then show messages that turn already consumed,
+ * and the history length would be short. Read in a new statement, after the claim committed and
+ * under the lease it took, inbox and history are exactly what the claimed row says.
+ *
+ * The inbox is read without locks, in the order messages became visible (a timer that fired before
+ * an event arrived comes first, whenever it was scheduled), ties in insertion order: the lease keeps
+ * other workers away, and a message committed after the read waits for the next turn (the turn's
+ * commit recomputes `next_visible_at` from the inbox, so it is not stranded). `last_seq` lets the
+ * caller skip the history read when it holds the history already.
  */
 export async function claimInstances(
   db: Q,
@@ -54,40 +62,40 @@ export async function claimInstances(
   workerId: string,
   token: string,
 ): Promise<Claim> {
-  const r = await db.query<ClaimedRow & { message_id: string | null; message_execution_id: string | null; event: string | null }>(
+  const claim = await db.query<Omit<ClaimedRow, 'last_seq'>>(
     `WITH ready AS (
        SELECT instance_id FROM ${S}.instances
         WHERE version = $1 AND next_visible_at <= now() AND (locked_until IS NULL OR locked_until < now())
         ORDER BY next_visible_at
         LIMIT $2
-        FOR UPDATE SKIP LOCKED),
-     claimed AS (
-       UPDATE ${S}.instances i
-          SET lock_token = $3, locked_until = now() + make_interval(secs => $4::float8 / 1000), locked_by = $5
-         FROM ready WHERE i.instance_id = ready.instance_id
-       RETURNING i.instance_id, i.execution_id, i.name, i.version, i.status)
-     SELECT c.instance_id, c.execution_id, c.name, c.version, c.status,
-            (SELECT max(h.seq) FROM ${S}.history h WHERE h.instance_id = c.instance_id AND h.execution_id = c.execution_id) AS last_seq,
-            m.id::text AS message_id, m.execution_id AS message_execution_id, m.event
-       FROM claimed c
-       LEFT JOIN LATERAL (
-         SELECT x.id, x.execution_id, x.event, x.visible_at FROM ${S}.inbox x
-          WHERE x.instance_id = c.instance_id AND x.visible_at <= now()) m ON true
-      ORDER BY c.instance_id, m.visible_at, m.id`,
+        FOR UPDATE SKIP LOCKED)
+     UPDATE ${S}.instances i
+        SET lock_token = $3, locked_until = now() + make_interval(secs => $4::float8 / 1000), locked_by = $5
+       FROM ready WHERE i.instance_id = ready.instance_id
+     RETURNING i.instance_id, i.execution_id, i.name, i.version, i.status`,
     [version, max, token, leaseMs, workerId],
   );
-  const claimed: ClaimedRow[] = [];
+  if (claim.rows.length === 0) return { claimed: [], inbox: [] };
+  const r = await db.query<{ instance_id: string; last_seq: number | null; message_id: string | null; message_execution_id: string | null; event: string | null }>(
+    `SELECT k.instance_id,
+            (SELECT max(h.seq) FROM ${S}.history h WHERE h.instance_id = k.instance_id AND h.execution_id = k.execution_id) AS last_seq,
+            m.id::text AS message_id, m.execution_id AS message_execution_id, m.event
+       FROM unnest($1::text[], $2::text[]) AS k(instance_id, execution_id)
+       LEFT JOIN LATERAL (
+         SELECT x.id, x.execution_id, x.event, x.visible_at FROM ${S}.inbox x
+          WHERE x.instance_id = k.instance_id AND x.visible_at <= now()) m ON true
+      ORDER BY k.instance_id, m.visible_at, m.id`,
+    [claim.rows.map((c) => c.instance_id), claim.rows.map((c) => c.execution_id)],
+  );
+  const lastSeq = new Map<string, number | null>();
   const inbox: InboxRead[] = [];
   for (const row of r.rows) {
-    if (claimed.at(-1)?.instance_id !== row.instance_id) {
-      const { instance_id, execution_id, name, version: v, status, last_seq } = row;
-      claimed.push({ instance_id, execution_id, name, version: v, status, last_seq });
-    }
+    lastSeq.set(row.instance_id, row.last_seq);
     if (row.message_id !== null && row.event !== null) {
       inbox.push({ id: row.message_id, instance_id: row.instance_id, execution_id: row.message_execution_id, event: row.event });
     }
   }
-  return { claimed, inbox };
+  return { claimed: claim.rows.map((c) => ({ ...c, last_seq: lastSeq.get(c.instance_id) ?? null })), inbox };
 }
 
 /** History of each claimed execution from a per-instance offset (what the worker already holds). */
