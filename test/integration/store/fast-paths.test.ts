@@ -69,6 +69,24 @@ test('claims and lease upkeep commit asynchronously; transactions and plain stat
   });
 });
 
+test("a URL's own options keep working beside the store's session settings", async () => {
+  await withHub(async ({ url }) => {
+    const withOwn = new URL(url);
+    withOwn.searchParams.set('options', '-c application_name=from-url -c statement_timeout=12345');
+    const db = openDatabase(withOwn.toString(), 1);
+    try {
+      const show = async (q: Queryable, name: string) => (await q.query<Record<string, string>>(`SHOW ${name}`)).rows[0]?.[name];
+      for (const q of [db, db.leases]) {
+        assert.equal(await show(q, 'statement_timeout'), '12345ms', "the URL's own setting applies");
+        assert.equal(await show(q, 'enable_hashjoin'), 'off', "and so do the store's");
+      }
+      assert.equal(await show(db.leases, 'synchronous_commit'), 'off');
+    } finally {
+      await db.end();
+    }
+  });
+});
+
 test('every statement of a turn commit, a completion and a claim plans index-driven on an empty hub', async () => {
   await withHub(async ({ url, schema, store }) => {
     // A batch that exercises every step of a commit: history, consumed messages, an activity, a timer,

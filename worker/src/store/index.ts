@@ -38,14 +38,30 @@ const LEASE_POOL_SIZE = 4;
  * every statement is prepared once per connection.
  */
 export function openDatabase(url: string, poolSize: number): Database {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 10000, options: INDEX_DRIVEN_SESSION });
+  const pool = new pg.Pool({ connectionString: withSessionOptions(url, INDEX_DRIVEN_SESSION), max: poolSize, connectionTimeoutMillis: 10000 });
   const leasePool = new pg.Pool({
-    connectionString: url,
+    connectionString: withSessionOptions(url, `-c synchronous_commit=off ${INDEX_DRIVEN_SESSION}`),
     max: LEASE_POOL_SIZE,
     connectionTimeoutMillis: 10000,
-    options: `-c synchronous_commit=off ${INDEX_DRIVEN_SESSION}`,
   });
   return new Database(pool, describeTarget(url), leasePool, true);
+}
+
+/**
+ * `url` with `extra` appended to its `options` parameter. node-pg lets a URL's own `options` (often
+ * used for a search_path or a provider's routing) replace an `options` setting passed beside it,
+ * which would silently drop settings the store relies on; appended, both apply, ours last.
+ */
+export function withSessionOptions(url: string, extra: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return url;
+  }
+  const own = parsed.searchParams.get('options');
+  parsed.searchParams.set('options', own ? `${own} ${extra}` : extra);
+  return parsed.toString();
 }
 
 /** Creates a store; nothing connects until the first call. */
