@@ -60,6 +60,11 @@ const register = (w: Worker) =>
     })
     .addOrchestrator('waits', function* (ctx: OrchestrationContext): Gen<unknown> {
       return yield ctx.waitForExternalEvent('never');
+    })
+    .addOrchestrator('tellsThenThrows', function* (ctx: OrchestrationContext, target: string): Gen<never> {
+      yield ctx.callActivity('step', { n: 8, value: 'x' });
+      ctx.sendEvent(target, 'heads-up', 'sent before failing');
+      throw new Error('failed after telling someone');
     });
 
 /** A runtime on an audited hub: the fault tests' invariant checker can judge it afterwards. */
@@ -200,5 +205,24 @@ test('a Running or Completed instance cannot be rewound and is left as it was; a
     assert.deepEqual(await client.getOrchestrationHistory(done), historyBefore);
 
     await assert.rejects(client.rewindOrchestration('no-such-instance'), InstanceNotFoundError);
+  });
+});
+
+test('an instance whose failing turn also sent an event is not rewound (the event cannot be taken back), and is left as it was', async () => {
+  await withRuntime(register, async ({ client }) => {
+    runs.clear();
+    const listener = await client.scheduleNewOrchestration('waits');
+    await client.waitForOrchestrationStart(listener, { timeoutMs: 10_000 });
+    const id = await client.scheduleNewOrchestration('tellsThenThrows', listener);
+    const failed = await client.waitForOrchestrationCompletion(id, { timeoutMs: 10_000 });
+    assert.equal(failed.status, 'Failed');
+    const historyBefore = await client.getOrchestrationHistory(id);
+    await assert.rejects(client.rewindOrchestration(id), (err: unknown) => {
+      assert.ok(err instanceof InvalidInstanceStateError);
+      assert.match(err.message, /sent events, which a rewind cannot take back; use restart/);
+      return true;
+    });
+    assert.equal((await client.getOrchestrationState(id))?.status, 'Failed');
+    assert.deepEqual(await client.getOrchestrationHistory(id), historyBefore);
   });
 });

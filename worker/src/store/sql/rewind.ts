@@ -15,7 +15,8 @@
  *    failure and was discarded), a timer gets its TimerFired back, a Completed child's result is sent
  *    again and a Failed child is rewound. Failures still waiting in the inbox for such work are deleted.
  *    Work the undone turn itself scheduled is cancelled (task rows, results): re-running the turn
- *    schedules it again under the same ids.
+ *    schedules it again under the same ids. A failing turn that also started sub-orchestrations or
+ *    sent events is refused: those cannot be taken back.
  * 4. The instance is Running again: output, failure and completed_at cleared, the lease cleared (so a
  *    worker that claimed the Failed instance to discard late messages cannot commit over the rewind),
  *    `next_visible_at` recomputed from the inbox, workers and waiters notified.
@@ -105,12 +106,14 @@ export interface RewindOutcome {
  * Throws InstanceNotFoundError for an unknown id and InvalidInstanceStateError when it is not Failed.
  *
  * Locking: the tree is found with a first, unlocked read; then every instance row of it is locked FOR
- * UPDATE in one statement in instance-id order, like every multi-row writer of `instances` (so this
- * cannot deadlock with a turn commit that messages a parent and its child), and the plan is made again
- * from what the locks protect. Failed instances change only by a rewind or a purge, so the second plan
- * normally needs the same rows; if it needs more, those are locked too and it is made once more. While
- * the rows are held, activity results and messages to them wait (they lock the receiving row), so the
- * inbox and task rows read here are the ones the rewind decides on.
+ * UPDATE in one statement in instance-id order, like every multi-row writer of `instances`, and the
+ * plan is made again from what the locks protect. Failed instances change only by a rewind or a purge,
+ * so the second plan normally needs the same rows; if it needs more, those are locked too and it is
+ * made once more (out of id order with the first set). While the rows are held, activity results and
+ * messages to them wait (they lock the receiving row), so the inbox and task rows read here are the
+ * ones the rewind decides on. Deadlocks remain possible — that extra round of locks, or an activity
+ * completion that holds a task row this rewind cancels while it waits for the instance row — and are
+ * resolved like any other: the transaction is retried (db.ts), so callers do not see them.
  */
 export async function rewindInstance(client: C, S: string, channels: Channels, instanceId: string): Promise<RewindOutcome> {
   let locked = new Set<string>();
@@ -184,7 +187,17 @@ async function planOne(client: C, S: string, inst: InstanceRead, plan: RewindPla
   const kept = history.slice(0, start);
   const firstAction = turn.findIndex((e, i) => i > 0 && ACTION_KINDS.has(e.kind));
   const consumed = turn.slice(1, firstAction);
-  const undone = new Set(turn.slice(firstAction).flatMap((e) => (e.kind === 'TaskScheduled' || e.kind === 'TimerCreated' || e.kind === 'SubOrchestrationInstanceCreated' ? [e.eventId] : [])));
+  // What the failing turn sent into the world cannot be taken back: a child it started keeps running (and the
+  // re-run turn would not start it again), an event it sent would be sent twice. Refuse rather than guess.
+  const sentOut = turn.slice(firstAction).filter((e) => e.kind === 'SubOrchestrationInstanceCreated' || e.kind === 'EventSent');
+  if (sentOut.length > 0) {
+    throw new InvalidInstanceStateError(
+      id,
+      `Failed in a turn that also ${sentOut.some((e) => e.kind === 'EventSent') ? 'sent events' : 'started sub-orchestrations'}, which a rewind cannot take back; use restart to run it again from the start`,
+      'rewind',
+    );
+  }
+  const undone = new Set(turn.slice(firstAction).flatMap((e) => (e.kind === 'TaskScheduled' || e.kind === 'TimerCreated' ? [e.eventId] : [])));
   plan.cutAt.set(id, start);
   for (const taskId of undone) if (taskRows.has(taskId)) plan.cancelTasks.push({ instanceId: id, executionId: exec, taskId });
 
