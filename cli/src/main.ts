@@ -35,7 +35,7 @@ const COMMANDS: Record<string, Command> = {
   },
   restart: {
     usage: 'restart <instance-id> [--same-id | --new-id ID] [--version V] [--wait [--timeout S]]',
-    summary: 'start an instance again with its original input (a new id unless --same-id)',
+    summary: 'start an instance again with its input (a new id unless --same-id)',
     options: { 'same-id': b, 'new-id': s, version: s, wait: b, timeout: s },
     run: instances.restart,
   },

@@ -136,8 +136,8 @@ export class TaskHubClient {
   }
 
   /**
-   * Starts an instance again from the beginning, with its orchestration name, its original input
-   * and its tags. By default under a new id (returned; any instance can be restarted that way); with
+   * Starts an instance again from the beginning, with its orchestration name, its input and its tags
+   * (after continue-as-new, the input of its latest execution). By default under a new id (returned; any instance can be restarted that way); with
    * `newInstanceId: false` under the same id, replacing it, which only a finished instance allows
    * (otherwise InstanceAlreadyExistsError). The version is chosen as for any new start (the hub's
    * routing, so a restart after a rollout runs the new code) unless `version` names one. A restarted
