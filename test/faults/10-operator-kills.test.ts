@@ -6,8 +6,9 @@
  *  - provisioning, killed after the role, after the Secret and after migrating: one role, one schema, one Secret,
  *    migrations recorded once, no right left over from the migration;
  *  - a rollout v1 → v2 with instances pinned to v1, killed after creating v2's Deployment, after writing routing,
- *    after scaling v1 to zero and after deleting it: one Deployment per live version at every stop, status saying
- *    so, and every instance, started before, during or after the kills, completes exactly once on its version;
+ *    after scaling v1 to zero and after deleting it: one Deployment per live version once each pair of kills has
+ *    converged (mid-rollout and after the drain), status saying so, and every instance, started before, during or
+ *    after the kills, completes exactly once on its version;
  *  - deletion with Delete, killed after dropping the schema, after dropping the role and before removing the
  *    finalizer: nothing left; deletion with Retain, killed before removing the finalizer: role, data and Secret
  *    kept and released, and a TaskHub of the same name adopts them.
