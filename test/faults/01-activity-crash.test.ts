@@ -23,10 +23,7 @@ test('SIGKILL while the activity runs, after its side effect: it runs again afte
     const id = await hub.client.scheduleNewOrchestration('chain', { key: 'charge', steps: 1, holdFirstMs: 60_000 });
     await until('the side effect of the first delivery', () => deliveriesOf(hub, 'charge/0').length === 1);
 
-    victim.child.kill('SIGKILL');
-    const killedAt = Date.now();
-    await victim.exited;
-    await workers.start('survivor');
+    const killedAt = await workers.killAndReplace(victim);
     const done = await hub.client.waitForOrchestrationCompletion(id, { timeoutMs: 20_000 });
     const recoveredMs = Date.now() - killedAt;
 
@@ -63,14 +60,10 @@ test('SIGKILL while the completion statement waits at the server: the server fin
     const lock = await holdLock(hub, `SELECT 1 FROM S.activity_tasks FOR UPDATE`);
     await waitForBlocked(hub, victim.id, /DELETE FROM .*activity_tasks/);
 
-    victim.child.kill('SIGKILL');
-    const killedAt = Date.now();
-    await victim.exited;
     // The statement is already at the server, which does not look at the dead client while it waits
     // for a lock: once the lock goes, the statement runs and commits, as if the worker had died just
     // after its commit. The result is recorded once and the task is gone, so nobody re-runs it.
-    await lock.release();
-    await workers.start('survivor');
+    const killedAt = await workers.killAndReplace(victim, lock);
     const done = await hub.client.waitForOrchestrationCompletion(id, { timeoutMs: 20_000 });
     const recoveredMs = Date.now() - killedAt;
 

@@ -37,11 +37,7 @@ test("SIGKILL after a step's result was committed and before the turn consuming 
     await waitForBlocked(hub, victim.id, /INSERT INTO .*history/);
     assert.equal(await resultsWaiting(hub, id), 1, 'the result of step 0 is committed and waiting');
 
-    victim.child.kill('SIGKILL');
-    const killedAt = Date.now();
-    await victim.exited;
-    await lock.release();
-    await workers.start('survivor');
+    const killedAt = await workers.killAndReplace(victim, lock);
     const done = await hub.client.waitForOrchestrationCompletion(id, { timeoutMs: 20_000 });
     const recoveredMs = Date.now() - killedAt;
 
@@ -80,10 +76,7 @@ test("SIGKILL while a fan-out's results are being consumed, with a sub-orchestra
     await waitForBlocked(hub, victim.id, /INSERT INTO .*history/);
     await until("the branches' results to be committed", async () => (await resultsWaiting(hub, fan)) >= 1);
 
-    victim.child.kill('SIGKILL');
-    await victim.exited;
-    await lock.release();
-    await workers.start('survivor');
+    await workers.killAndReplace(victim, lock);
     const fanDone = await hub.client.waitForOrchestrationCompletion(fan, { timeoutMs: 20_000 });
     const treeDone = await hub.client.waitForOrchestrationCompletion(tree, { timeoutMs: 20_000 });
 

@@ -206,6 +206,20 @@ export class WorkerSet {
     return worker;
   }
 
+  /**
+   * The crash step the scenarios share: SIGKILL `victim`, wait until its process is gone, release
+   * `lock` if the test held one to stop it at a chosen point, and start a survivor. Returns when the
+   * kill happened, for the recovery time.
+   */
+  async killAndReplace(victim: ChildWorker, lock?: HeldLock): Promise<number> {
+    victim.child.kill('SIGKILL');
+    const killedAt = Date.now();
+    await victim.exited;
+    await lock?.release();
+    await this.start('survivor');
+    return killedAt;
+  }
+
   /** Stops everything still running: children get SIGCONT then SIGTERM (SIGKILL if they hang). */
   async stopAll(): Promise<void> {
     const results = await Promise.allSettled([
